@@ -1,0 +1,1 @@
+"""Storage: engine and session scope, models, the dialect forks and migrations."""

@@ -1,0 +1,24 @@
+"""Every table, imported here so Alembic and the schema test see them all."""
+
+from xtracker.db.models.base import Base
+from xtracker.db.models.binding import Binding
+from xtracker.db.models.click import CAMPAIGN_FIELDS, Click
+from xtracker.db.models.destination import Destination
+from xtracker.db.models.event import EventConflict, EventInbox
+from xtracker.db.models.link import Link
+from xtracker.db.models.outbox import EventOutbox
+from xtracker.db.models.space import ApiKey, Space
+
+__all__ = [
+    "CAMPAIGN_FIELDS",
+    "ApiKey",
+    "Base",
+    "Binding",
+    "Click",
+    "Destination",
+    "EventConflict",
+    "EventInbox",
+    "EventOutbox",
+    "Link",
+    "Space",
+]

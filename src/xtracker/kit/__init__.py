@@ -1,0 +1,1 @@
+"""Small pure helpers shared by every domain; imports no domain package."""

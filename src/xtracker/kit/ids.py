@@ -1,0 +1,44 @@
+"""Identifiers: time-sortable, unguessable, URL-safe.
+
+A uid is 48 bits of milliseconds followed by 80 random bits, written in Crockford base32
+(26 lower-case characters). Sorting uids sorts them by creation time, which keeps B-tree
+inserts sequential; 80 random bits make them unguessable.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_ALPHABET_SET = frozenset(_ALPHABET)
+UID_LENGTH = 26
+
+
+def new_uid(now_ms: int | None = None) -> str:
+    """Mint a new click id (also used for every other row id)."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | secrets.randbits(80)
+    chars = []
+    for _ in range(UID_LENGTH):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def uid_time_ms(uid: str) -> int:
+    """The millisecond timestamp a uid was minted at."""
+    value = 0
+    for ch in uid:
+        value = value << 5 | _ALPHABET.index(ch)
+    return value >> 80
+
+
+def is_valid_uid_text(text: str) -> bool:
+    """A uid received from outside: short, URL-safe (any sender may use its own ids)."""
+    return 0 < len(text) <= 64 and all(c.isalnum() or c in "-_.~" for c in text)
+
+
+def new_secret(prefix: str, nbytes: int = 24) -> str:
+    """A random secret with a readable prefix, e.g. ``xtb_…`` for Bearer secrets."""
+    return prefix + secrets.token_urlsafe(nbytes)

@@ -1,0 +1,32 @@
+"""The one list of what the server is made of: management routers and per-process set-up.
+
+Each capability adds its router here and, if it runs background loops or registers landing
+resolvers, an ``install(runtime, role)`` function. ``role`` is "serve" or "worker".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter
+
+from xtracker.click.endpoints import router as click_router
+from xtracker.event.endpoints import router as event_router
+from xtracker.link.endpoints import router as link_router
+from xtracker.runtime import Runtime
+from xtracker.space.endpoints import router as space_router
+
+Installer = Callable[[Runtime, str], Awaitable[None]]
+
+
+def routers() -> list[APIRouter]:
+    return [space_router, link_router, event_router, click_router]
+
+
+def installers() -> list[Installer]:
+    return []
+
+
+async def install_all(runtime: Runtime, role: str) -> None:
+    for install in installers():
+        await install(runtime, role)

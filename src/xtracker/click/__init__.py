@@ -1,0 +1,1 @@
+"""Clicks: landing visits and back-filled clicks, enriched with device, country and campaign."""

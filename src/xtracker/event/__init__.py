@@ -1,0 +1,1 @@
+"""Canonical events: validation, the exactly-once write path, look-ups."""

@@ -1,0 +1,1 @@
+"""Raw ASGI helpers for the hot path (reading scope, bodies, writing answers)."""

@@ -1,0 +1,1 @@
+"""Landing pages: ``GET /l/{slug}`` mints a uid per visit and records the click."""

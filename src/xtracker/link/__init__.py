@@ -1,0 +1,1 @@
+"""Links: trackable entry points, each with its own landing page."""

@@ -1,0 +1,1 @@
+"""Spaces: the tenants. Every other row belongs to exactly one."""

@@ -393,7 +393,7 @@ class TestSendEvents:
     ) -> None:
         server = FakeServer(queued())
         async with make_async(server) as xt:
-            with pytest.raises(TypeError):
+            with pytest.raises(TypeError, match=r"events\[1\]"):
                 await xt.send_events([{"event": "contact", "uid": "u0"}, item])
         assert server.requests == []
 

@@ -14,6 +14,8 @@ class EventResult:
 
     ``status`` is ``"queued"`` for a new event and ``"duplicate"`` when the server already had
     one with the same dedup key (a retry, or a re-fired postback); a duplicate changes nothing.
+    A first send can answer ``"duplicate"`` too: when the server stored the event but its
+    answer was lost, the client's internal retry finds it. Either way it is recorded once.
     ``inbox_id`` identifies the stored event. ``warnings`` lists what the server ignored, e.g.
     a ``value`` sent on an event other than ``deposit``.
     """

@@ -107,6 +107,10 @@ def batch_item(index: int, item: Mapping[str, Any], pin: Callable[[], int]) -> d
     if "event" not in item:
         raise TypeError(f"events[{index}] has no 'event'")
     fields = dict(item)
+    try:
+        event_body(**fields)  # checked before pinning, so a TypeError wastes no timestamp
+    except TypeError as exc:
+        raise TypeError(f"events[{index}]: {exc}") from None
     if fields.get("occurred_at_ms") is None:
         fields["occurred_at_ms"] = pin()
     return event_body(**fields)

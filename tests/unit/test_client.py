@@ -327,6 +327,30 @@ class TestErrors:
                 await xt.send_event("contact", uid="u1")
         assert caught.value.status_code == answer.status_code
 
+    @pytest.mark.parametrize(
+        ("method", "answer"),
+        [
+            ("event", {"ok": False, "status": "queued", "inbox_id": "i"}),
+            ("event", {"status": "queued"}),
+            ("event", {"status": "queued", "inbox_id": "i", "warnings": "w"}),
+            ("batch", {"ok": True, "results": [{"status": "queued"}]}),
+            ("bind", {"ok": True, "matched": "yes"}),
+            ("click", {"uid": ""}),
+        ],
+    )
+    async def test_a_success_without_the_documented_fields_raises_a_protocol_error(
+        self, method: str, answer: dict[str, Any]
+    ) -> None:
+        async with make_async(FakeServer(httpx.Response(200, json=answer))) as xt:
+            calls = {
+                "event": lambda: xt.send_event("contact", uid="u1"),
+                "batch": lambda: xt.send_events([{"event": "contact", "uid": "u1"}]),
+                "bind": lambda: xt.bind("u1", 5),
+                "click": lambda: xt.click(),
+            }
+            with pytest.raises(ProtocolError):
+                await calls[method]()
+
     def test_errors_survive_pickling(self) -> None:
         # S301: these bytes were pickled a line above, in-process; nothing untrusted is loaded.
         limited = RateLimitError(429, "rate_limited", "slow down", None, retry_after=3.0)
@@ -386,7 +410,12 @@ class TestSendEvents:
 
     @pytest.mark.parametrize(
         "item",
-        [{"uid": "u1"}, {"event": "contact", "uuid": "u1"}, {"event": "deposit", "value": 1.5}],
+        [
+            "not a mapping",
+            {"uid": "u1"},
+            {"event": "contact", "uuid": "u1"},
+            {"event": "deposit", "value": 1.5},
+        ],
     )
     async def test_a_malformed_item_raises_type_error_before_any_request(
         self, item: dict[str, Any]
@@ -448,6 +477,13 @@ class TestClick:
         assert uid == "01JD0000000000000000000000"
         assert str(server.requests[0].url) == f"{BASE}/clicks"
         assert server.json() == {"link_slug": "spring", "raw_query": "fbclid=abc&campaign_name=c1"}
+
+    async def test_refuses_a_non_string_field_before_any_request(self) -> None:
+        server = FakeServer(httpx.Response(200, json={"uid": "u9"}))
+        async with make_async(server) as xt:
+            with pytest.raises(TypeError, match="fbclid"):
+                await xt.click(fbclid=5)  # type: ignore[arg-type]
+        assert server.requests == []
 
     async def test_without_fields_posts_an_empty_object(self) -> None:
         server = FakeServer(httpx.Response(200, json={"uid": "u9"}))
@@ -538,6 +574,12 @@ class TestSyncClient:
             )
         assert [r.status for r in answer] == ["duplicate", "queued"]
         assert [e["uid"] for e in server.json()["events"]] == ["a", "b"]
+
+    def test_send_events_with_an_empty_list_sends_nothing(self) -> None:
+        server = FakeServer(queued())
+        with make_sync(server) as xt:
+            assert xt.send_events([]) == []
+        assert server.requests == []
 
     def test_bind_and_click(self) -> None:
         server = FakeServer(

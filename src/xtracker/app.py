@@ -8,6 +8,7 @@ documented shape.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,14 +20,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from xtracker import __version__, capabilities
 from xtracker.config import Settings
 from xtracker.errors import NotFound, PayloadTooLarge, XTrackerError
-from xtracker.http.asgi import Message, Receive, Scope, Send, send_error, send_json
+from xtracker.http.asgi import (
+    HTML_HEADERS,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    send_bytes,
+    send_error,
+    send_json,
+)
 from xtracker.ingress import openapi as ingress_openapi
 from xtracker.ingress.handlers import Ingress
 from xtracker.kit.clock import Clock
 from xtracker.landing.handler import LandingHandler
+from xtracker.landing.page import NOT_FOUND_PAGE
 from xtracker.runtime import Runtime
 
 log = logging.getLogger("xtracker.app")
+
+# scope → None for the tracker's own hosts, else the space id of the verified custom domain
+# ("" for an unknown host). Installed by the custom-domain capability.
+HostRouter = Callable[[Scope], Awaitable[str | None]]
 
 
 def _error_response(error: XTrackerError) -> JSONResponse:
@@ -169,6 +184,13 @@ class XTrackerApp:
         path: str = scope["path"]
         method: str = scope["method"]
         try:
+            assert self.runtime is not None, "the lifespan opens the runtime before requests"
+            host_router: HostRouter | None = self.runtime.extras.get("host_router")
+            if host_router is not None:
+                space_id = await host_router(scope)
+                if space_id is not None:  # a custom landing domain: only its landings
+                    await self._custom_domain(scope, receive, send, space_id)
+                    return
             handler = self._routes.get((method, path))
             if handler is not None:
                 await handler(scope, receive, send)
@@ -183,6 +205,20 @@ class XTrackerApp:
             await send_error(send, error)
             return
         await self.api(scope, self._limited(scope, receive), send)
+
+    async def _custom_domain(
+        self, scope: Scope, receive: Receive, send: Send, space_id: str
+    ) -> None:
+        """``GET /<slug>`` on a verified custom domain serves that space's landings only.
+
+        ``space_id`` is "" for a host that is not the tracker's and not a verified domain:
+        404 before any link look-up, so another space's slugs are never revealed.
+        """
+        slug = scope["path"].strip("/")
+        if not space_id or not slug or "/" in slug or scope["method"] not in ("GET", "HEAD"):
+            await send_bytes(send, 404, NOT_FOUND_PAGE, HTML_HEADERS)
+            return
+        await self.landing(scope, receive, send, slug, space_id=space_id)
 
     def _limited(self, scope: Scope, receive: Receive) -> Receive:
         """Refuse bodies over the limit on every FastAPI route too."""

@@ -83,4 +83,4 @@ class GroupCommitter:
     async def drain(self) -> None:
         """Wait until everything submitted so far has committed (shutdown)."""
         while self._flusher is not None:
-            await asyncio.sleep(0.005)
+            await asyncio.shield(self._flusher)

@@ -27,6 +27,28 @@ def to_schema(row: EventInbox) -> schemas.Event:
 
 
 class EventService:
+    async def conflicts(
+        self, session: AsyncSession, space_id: str, limit: int = 100
+    ) -> list[schemas.Conflict]:
+        rows = await session.scalars(
+            select(EventConflict)
+            .where(EventConflict.space_id == space_id)
+            .order_by(EventConflict.received_at_ms.desc())
+            .limit(max(1, min(limit, 1000)))
+        )
+        return [
+            schemas.Conflict(
+                id=r.id,
+                inbox_id=r.inbox_id,
+                received_at_ms=r.received_at_ms,
+                value=cents_text(r.value_cents),
+                currency=r.currency,
+                first_value=cents_text(r.first_value_cents),
+                first_currency=r.first_currency,
+            )
+            for r in rows
+        ]
+
     async def list(
         self,
         session: AsyncSession,
@@ -52,24 +74,6 @@ class EventService:
         query = query.order_by(EventInbox.received_at_ms.desc(), EventInbox.id.desc())
         rows = await session.scalars(query.limit(max(1, min(limit, 1000))))
         return [to_schema(row) for row in rows]
-
-    async def conflicts(
-        self, session: AsyncSession, space_id: str, limit: int = 100
-    ) -> list[schemas.Conflict]:
-        rows = await session.scalars(
-            select(EventConflict)
-            .where(EventConflict.space_id == space_id)
-            .order_by(EventConflict.received_at_ms.desc())
-            .limit(max(1, min(limit, 1000)))
-        )
-        return [
-            schemas.Conflict(
-                id=r.id, inbox_id=r.inbox_id, received_at_ms=r.received_at_ms,
-                value=cents_text(r.value_cents), currency=r.currency,
-                first_value=cents_text(r.first_value_cents), first_currency=r.first_currency,
-            )  # fmt: skip
-            for r in rows
-        ]
 
 
 event_service = EventService()

@@ -34,8 +34,8 @@ def _q(name: str, description: str, required: bool = False) -> dict[str, Any]:
             "schema": {"type": "string"}}  # fmt: skip
 
 
-BEARER = [{"bearer": []}]
-INGEST = [{"ingestToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+INGEST: list[dict[str, list[str]]] = [{"ingestToken": []}]
 
 
 def extend(openapi: dict[str, Any]) -> dict[str, Any]:

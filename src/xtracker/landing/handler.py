@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-
 from xtracker.click.enrich import GeoLocator
 from xtracker.click.record import (
     Visit,
@@ -117,5 +116,3 @@ class LandingHandler:
             link.content, target, uid=uid, redirect_after_s=redirect_after, note=note
         )
         await send_bytes(send, 503 if note else 200, page, HTML_HEADERS + NO_STORE)
-
-

@@ -44,7 +44,15 @@ class LinkCache:
         if row is not None:
             content = LandingContent(row[6], row[7], row[8], row[9], row[10])
             info = LinkInfo(
-                row[0], row[1], row[2], row[3], row[4], row[5], content, bool(row[11]), bool(row[12])
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                content,
+                bool(row[11]),
+                bool(row[12]),
             )
         if len(self._cache) > 50_000:
             self._cache.clear()

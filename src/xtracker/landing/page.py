@@ -62,7 +62,9 @@ def render_landing(
     if content.image_url:
         parts.append(f'<meta property="og:image" content="{escape(content.image_url)}">')
     if target and redirect_after_s is not None:
-        parts.append(f'<meta http-equiv="refresh" content="{redirect_after_s};url={escape(target)}">')
+        parts.append(
+            f'<meta http-equiv="refresh" content="{redirect_after_s};url={escape(target)}">'
+        )
     parts.append(f"<style>{_STYLE}</style>")
     if content.pixel_id:
         parts.append(_pixel(content.pixel_id, uid))

@@ -1,0 +1,1 @@
+"""The ``xtracker`` command line."""

@@ -1,0 +1,79 @@
+"""``xtracker``: serve, migrate, and one sub-command group per domain."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from xtracker import __version__
+from xtracker.cli.common import console, settings
+from xtracker.cli.core import clicks_app, events_app, key_app, link_app, space_app
+from xtracker.db.migrate import upgrade
+
+app = typer.Typer(
+    name="xtracker",
+    help="XTRACKER — self-hosted conversion tracker for Telegram funnels and affiliate offers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(space_app, name="space")
+app.add_typer(key_app, name="key")
+app.add_typer(link_app, name="link")
+app.add_typer(events_app, name="events")
+app.add_typer(clicks_app, name="clicks")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    s = settings()
+    upgrade(s)
+    console.print(f"[green]Database is up to date[/] ({s.database.dialect}).")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Server processes (one per core is a good start)."),
+    server: str = typer.Option("granian", help="granian (default) or uvicorn."),
+) -> None:
+    """Run landings, the ingress and management APIs (and the delivery worker) in one process."""
+    s = settings()
+    logging.basicConfig(
+        level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    upgrade(s)  # an empty database needs nothing else before the first run
+    if "XTRACKER_PUBLIC_URL" not in os.environ:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only
+        os.environ["XTRACKER_PUBLIC_URL"] = f"http://{shown}:{port}"
+    console.print(
+        f"[bold]XTRACKER[/] {__version__} on http://{host}:{port} "
+        f"({s.database.dialect}, {workers} worker{'s' if workers != 1 else ''})"
+    )
+    target = "xtracker.app:create_app_from_env"
+    if server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(target, factory=True, host=host, port=port, workers=workers,
+                    loop="uvloop", http="httptools", access_log=False, lifespan="on")  # fmt: skip
+        return
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    Granian(
+        target, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
+        loop=Loops.uvloop, factory=True, websockets=False, log_access=False,
+    ).serve()  # fmt: skip
+
+
+def run() -> None:
+    app()

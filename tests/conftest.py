@@ -33,7 +33,9 @@ POSTGRES_ON = os.environ.get("XTRACKER_TEST_POSTGRES") == "1"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--postgres", action="store_true", help="also run database tests on PostgreSQL")
+    parser.addoption(
+        "--postgres", action="store_true", help="also run database tests on PostgreSQL"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -111,6 +111,8 @@ class TestPostClicks:
         r = await http.post("/clicks", json={}, headers=space.auth)
         assert len(r.json()["uid"]) == 26
 
-    async def test_unknown_link_slug_is_404(self, http: httpx.AsyncClient, space: SpaceKeys) -> None:
+    async def test_unknown_link_slug_is_404(
+        self, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
         r = await http.post("/clicks", json={"link_slug": "nope"}, headers=space.auth)
         assert r.status_code == 404 and r.json()["error"]["field"] == "link_slug"

@@ -22,7 +22,9 @@ class TestPostEvents:
     async def test_first_event_is_queued_with_an_inbox_id(
         self, http: httpx.AsyncClient, space: SpaceKeys
     ) -> None:
-        r = await http.post("/events", json={"event": "contact", "uid": "abc123"}, headers=space.auth)
+        r = await http.post(
+            "/events", json={"event": "contact", "uid": "abc123"}, headers=space.auth
+        )
         assert r.status_code == 200
         body = r.json()
         assert body["ok"] is True and body["status"] == "queued"
@@ -65,7 +67,9 @@ class TestPostEvents:
         body = r.json()
         assert body["status"] == "queued"
         assert body["warnings"] == ["value is ignored for subscribed: only deposit carries money"]
-        assert await _count(runtime, "SELECT count(*) FROM event_inbox WHERE value_cents IS NULL") == 1
+        assert (
+            await _count(runtime, "SELECT count(*) FROM event_inbox WHERE value_cents IS NULL") == 1
+        )
 
     async def test_deposit_amount_is_stored_exactly_in_cents(
         self, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime
@@ -91,7 +95,9 @@ class TestPostEvents:
         await http.post("/events", json={**base, "value": "25.00"}, headers=space.auth)
         r = await http.post("/events", json={**base, "value": "250.00"}, headers=space.auth)
         assert r.json()["status"] == "duplicate"
-        conflicts = (await http.get(f"/api/spaces/{space.slug}/conflicts", headers=space.auth)).json()
+        conflicts = (
+            await http.get(f"/api/spaces/{space.slug}/conflicts", headers=space.auth)
+        ).json()
         assert [(c["first_value"], c["value"]) for c in conflicts] == [("25.00", "250.00")]
 
     async def test_unknown_event_is_refused_and_writes_nothing(
@@ -115,14 +121,17 @@ class TestPostEvents:
         r = await http.post("/events", json={"events": batch}, headers=space.auth)
         assert [x["status"] for x in r.json()["results"]] == ["queued", "queued", "duplicate"]
         bad = await http.post(
-            "/events", json={"events": [{"event": "contact", "uid": "u2"}, {"event": "nope"}]},
+            "/events",
+            json={"events": [{"event": "contact", "uid": "u2"}, {"event": "nope"}]},
             headers=space.auth,
         )
         assert bad.status_code == 422
         assert bad.json()["error"]["field"] == "events[1].event"
         assert await _count(runtime, "SELECT count(*) FROM event_inbox WHERE uid = 'u2'") == 0
 
-    async def test_body_over_one_mib_is_413(self, http: httpx.AsyncClient, space: SpaceKeys) -> None:
+    async def test_body_over_one_mib_is_413(
+        self, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
         big = {"event": "contact", "uid": "u1", "eid": "x" * (1024 * 1024)}
         r = await http.post("/events", json=big, headers=space.auth)
         assert r.status_code == 413
@@ -191,9 +200,7 @@ class TestGetE:
     async def test_pocket_option_postback_records_a_deposit_once(
         self, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime
     ) -> None:
-        url = (
-            f"/e?token={space.ingest}&event=deposit&uid=abc123&value=25.5&currency=USD&eid=T-1"
-        )
+        url = f"/e?token={space.ingest}&event=deposit&uid=abc123&value=25.5&currency=USD&eid=T-1"
         first = await http.get(url)
         again = await http.get(url)
         assert first.status_code == 200 and first.json()["status"] == "queued"

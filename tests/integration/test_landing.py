@@ -127,7 +127,11 @@ class TestProxyHeaders:
         self, http: httpx.AsyncClient, space: SpaceKeys, settings: Settings
     ) -> None:
         await _link(http, space, slug="tg", kind="bot", bot_username="promo_bot")
-        headers = {"User-Agent": CHROME_ANDROID, "CF-Connecting-IP": "8.8.8.8", "CF-IPCountry": "DE"}
+        headers = {
+            "User-Agent": CHROME_ANDROID,
+            "CF-Connecting-IP": "8.8.8.8",
+            "CF-IPCountry": "DE",
+        }
         await http.get("/l/tg", headers=headers)
         settings.trusted_proxies = ["203.0.113.0/24"]
         settings.__dict__.pop("trusted_proxy_networks", None)
@@ -142,6 +146,8 @@ class TestProxyHeaders:
         await _link(http, space, slug="tg", kind="bot", bot_username="promo_bot")
         settings.trusted_proxies = ["203.0.113.0/24"]
         settings.__dict__.pop("trusted_proxy_networks", None)
-        await http.get("/l/tg", headers={"User-Agent": CHROME_ANDROID, "X-Forwarded-For": "8.8.8.8"})
+        await http.get(
+            "/l/tg", headers={"User-Agent": CHROME_ANDROID, "X-Forwarded-For": "8.8.8.8"}
+        )
         (click,) = await _clicks(http, space)
         assert click["country"] == "US"

@@ -37,7 +37,7 @@ def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(coro_factory())  # type: ignore[arg-type]
     except XTrackerError as error:
-        err_console.print(json.dumps(error.to_dict()))
+        sys.stderr.write(json.dumps(error.to_dict()) + "\n")  # one line, never wrapped
         raise typer.Exit(1) from None
 
 

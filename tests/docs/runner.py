@@ -600,4 +600,3 @@ def run_page(path: Path, template: Template, workroot: Path) -> int:
             return runner.count
         finally:
             runner.close()
-

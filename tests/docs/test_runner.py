@@ -232,3 +232,27 @@ curl -fsS "$XT_URL/e?token=$XT_INGEST&event=deposit&uid=u1&eid=tx-1"
         )
         with pytest.raises(DocsError, match='expected "duplicate", got "queued"'):
             run_page(path, template, tmp_path / "run")
+
+    def test_page_directives_reach_the_blocks_and_the_receiver_records(
+        self, template: Template, tmp_path: Path
+    ) -> None:
+        path = write(
+            tmp_path,
+            """# Example
+<!-- docs-test: service receiver -->
+<!-- docs-test: env XT_GREETING=hello -->
+
+'''bash
+test "$XT_GREETING" = hello
+curl -fsS "$XT_RECEIVER/hook?a=1" -H 'content-type: application/json' -d '{"n": 1}'
+curl -fsS -o /dev/null "$XT_RECEIVER/status/503/hook" 2>/dev/null || echo 'a 503, as asked'
+curl -fsS "$XT_RECEIVER/_received"
+'''
+
+'''json expect
+[{"method": "POST", "path": "/hook", "query": {"a": "1"}, "json": {"n": 1}},
+ {"path": "/status/503/hook"}]
+'''
+""",
+        )
+        assert run_page(path, template, tmp_path / "run") == 1

@@ -75,6 +75,10 @@ def build_api(app: XTrackerApp) -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, XTrackerError):
+            # FastAPI wraps what the body reader raised (PayloadTooLarge from _limited) in
+            # a 400 "error parsing the body"; answer the real error (413) instead.
+            return _error_response(exc.__cause__)
         error = XTrackerError(str(exc.detail))
         error.status = exc.status_code  # type: ignore[misc]
         error.code = {404: "not_found", 405: "method_not_allowed"}.get(  # type: ignore[misc]

@@ -11,20 +11,23 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 
 from xtracker.click.endpoints import router as click_router
+from xtracker.dashboard.pages import router as dashboard_router
 from xtracker.event.endpoints import router as event_router
 from xtracker.link.endpoints import router as link_router
 from xtracker.runtime import Runtime
 from xtracker.space.endpoints import router as space_router
+from xtracker.user import access as user_access
+from xtracker.user.endpoints import router as user_router
 
 Installer = Callable[[Runtime, str], Awaitable[None]]
 
 
 def routers() -> list[APIRouter]:
-    return [space_router, link_router, event_router, click_router]
+    return [space_router, link_router, event_router, click_router, user_router, dashboard_router]
 
 
 def installers() -> list[Installer]:
-    return []
+    return [user_access.install]
 
 
 async def install_all(runtime: Runtime, role: str) -> None:

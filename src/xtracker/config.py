@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     origin_host: str = "tracker.example.com"
     run_worker_in_serve: bool = True
     log_level: str = "info"
+    # dashboard sessions: None = Secure cookies when served over https (or public_url is https)
+    cookie_secure: bool | None = None
+    session_ttl_hours: float = 24.0 * 14
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

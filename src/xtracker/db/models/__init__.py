@@ -8,6 +8,7 @@ from xtracker.db.models.event import EventConflict, EventInbox
 from xtracker.db.models.link import Link
 from xtracker.db.models.outbox import EventOutbox
 from xtracker.db.models.space import ApiKey, Space
+from xtracker.db.models.user import Membership, User, WebSession
 
 __all__ = [
     "CAMPAIGN_FIELDS",
@@ -20,5 +21,8 @@ __all__ = [
     "EventInbox",
     "EventOutbox",
     "Link",
+    "Membership",
     "Space",
+    "User",
+    "WebSession",
 ]

@@ -1,0 +1,1 @@
+"""The web UI: sign-in, the four admin screens and the ops deck, served by the same process."""

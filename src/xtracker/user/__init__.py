@@ -1,0 +1,1 @@
+"""Dashboard users, their memberships per space, and signed-in browser sessions."""

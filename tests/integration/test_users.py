@@ -1,0 +1,227 @@
+"""Users, sessions, CSRF and membership isolation (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import SpaceKeys, make_space
+from tests.integration.dashboard_support import PASSWORD, csrf_from, make_user, sign_in
+from xtracker.app import XTrackerApp
+from xtracker.db.engine import session_scope
+from xtracker.db.models import WebSession
+from xtracker.runtime import Runtime
+from xtracker.user import access
+from xtracker.user.service import user_service
+
+
+@pytest.fixture(autouse=True)
+async def sessions_on(runtime: Runtime) -> None:
+    await access.install(runtime, "serve")
+
+
+@pytest.fixture
+async def browser(app: XTrackerApp) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.20", 52000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+class TestPasswords:
+    async def test_password_is_stored_as_argon2_hash(self, runtime: Runtime) -> None:
+        await make_user(runtime, "ann@example.com")
+        async with session_scope(runtime.sessions) as session:
+            user = await user_service.get_by_email(session, "ANN@example.com")
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+
+    async def test_short_password_is_refused(self, runtime: Runtime) -> None:
+        from xtracker.user.errors import WeakPassword
+
+        with pytest.raises(WeakPassword):
+            async with session_scope(runtime.sessions) as session:
+                await user_service.create(session, "bob@example.com", "short", 0)
+
+    async def test_duplicate_email_is_refused(self, runtime: Runtime) -> None:
+        from xtracker.user.errors import EmailTaken
+
+        await make_user(runtime, "ann@example.com")
+        with pytest.raises(EmailTaken):
+            async with session_scope(runtime.sessions) as session:
+                await user_service.create(session, "Ann@Example.com", PASSWORD, 0)
+
+
+class TestLogin:
+    async def test_login_sets_a_secure_httponly_lax_cookie_stored_hashed(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+        form = await http.get("/login")
+        answer = await http.post("/login", data={
+            "email": "ann@example.com", "password": PASSWORD, "csrf": csrf_from(form.text),
+        })  # fmt: skip
+        assert answer.status_code == 303
+        cookie = next(
+            v for k, v in answer.headers.multi_items()
+            if k == "set-cookie" and v.startswith("xt_session=")
+        )  # fmt: skip
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        token = cookie.split(";")[0].split("=", 1)[1]
+        async with session_scope(runtime.sessions) as session:
+            rows = (await session.execute(WebSession.__table__.select())).all()
+        assert len(rows) == 1 and token not in str(rows[0])
+
+    async def test_cookie_is_secure_when_public_url_is_https(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        runtime.settings.public_url = "https://track.example.com"
+        await make_user(runtime, "ann@example.com")
+        form = await http.get("/login")
+        answer = await http.post("/login", data={
+            "email": "ann@example.com", "password": PASSWORD, "csrf": csrf_from(form.text),
+        })  # fmt: skip
+        assert "Secure" in answer.headers["set-cookie"]
+
+    async def test_wrong_password_shows_the_form_again(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+        form = await http.get("/login")
+        answer = await http.post("/login", data={
+            "email": "ann@example.com", "password": "wrong password", "csrf": csrf_from(form.text),
+        })  # fmt: skip
+        assert answer.status_code == 401
+        assert "Wrong email or password." in answer.text
+        assert "xt_session" not in http.cookies
+
+    async def test_login_without_csrf_is_refused(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+        await http.get("/login")
+        answer = await http.post(
+            "/login", data={"email": "ann@example.com", "password": PASSWORD, "csrf": "forged"}
+        )
+        assert answer.status_code == 403
+        assert "xt_session" not in http.cookies
+
+    async def test_pages_redirect_to_login_when_signed_out(self, http: httpx.AsyncClient) -> None:
+        answer = await http.get("/spaces")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?next=%2Fspaces"
+
+    async def test_logout_ends_the_session_server_side(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+        csrf = await sign_in(http, "ann@example.com")
+        token = http.cookies["xt_session"]
+        answer = await http.post("/logout", data={"csrf": csrf})
+        assert answer.status_code == 303
+        http.cookies.set("xt_session", token)  # a stolen copy of the cookie no longer works
+        assert (await http.get("/spaces")).status_code == 303
+
+    async def test_logout_without_csrf_is_refused(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+        await sign_in(http, "ann@example.com")
+        assert (await http.post("/logout", data={"csrf": "nope"})).status_code == 403
+        assert (await http.get("/spaces")).status_code == 200
+
+
+class TestMembership:
+    async def test_non_member_gets_404_on_every_url_of_the_space(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        await make_user(runtime, "eve@example.com")
+        csrf = await sign_in(http, "eve@example.com")
+        for path in (f"/s/{space.slug}", f"/s/{space.slug}/links", f"/s/{space.slug}/keys",
+                     f"/s/{space.id}/keys", f"/s/{space.slug}/destinations",
+                     f"/api/spaces/{space.slug}", f"/api/spaces/{space.slug}/links"):  # fmt: skip
+            answer = await http.get(path)
+            assert answer.status_code == 404, path
+            assert space.slug not in answer.text.replace(f"'{space.slug}'", "") or path
+        rotate = await http.post(
+            f"/s/{space.slug}/keys/rotate", data={"csrf": csrf, "kind": "bearer"}
+        )
+        assert rotate.status_code == 404
+        api = await http.post(f"/api/spaces/{space.slug}/keys/rotate", json={"kind": "bearer"},
+                              headers={"X-CSRF-Token": csrf})  # fmt: skip
+        assert api.status_code == 404
+        assert space.slug not in (await http.get("/spaces")).text
+
+    async def test_viewer_sees_but_cannot_change(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        await make_user(runtime, "val@example.com", space=space.slug, role="viewer")
+        csrf = await sign_in(http, "val@example.com")
+        assert (await http.get(f"/s/{space.slug}/keys")).status_code == 200
+        links = await http.get(f"/s/{space.slug}/links")
+        assert links.status_code == 200 and 'id="link-form"' not in links.text
+        rotate = await http.post(
+            f"/s/{space.slug}/keys/rotate", data={"csrf": csrf, "kind": "bearer"}
+        )
+        assert rotate.status_code == 403
+        created = await http.post(f"/s/{space.slug}/links", data={
+            "csrf": csrf, "slug": "v1", "kind": "web", "target_url": "https://x.example/{uid}",
+        })  # fmt: skip
+        assert created.status_code == 403
+        api = await http.post(f"/api/spaces/{space.slug}/links",
+                              json={"slug": "v2", "kind": "web", "target_url": "https://x.example/"},
+                              headers={"X-CSRF-Token": csrf})  # fmt: skip
+        assert api.status_code == 403
+        assert api.json()["error"]["code"] == "forbidden"
+
+    async def test_session_reads_the_api_but_writes_only_with_csrf_header(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        await make_user(runtime, "own@example.com", space=space.slug)
+        csrf = await sign_in(http, "own@example.com")
+        assert (await http.get(f"/api/spaces/{space.slug}")).json()["slug"] == space.slug
+        body = {"slug": "s1", "kind": "web", "target_url": "https://x.example/?c={uid}"}
+        refused = await http.post(f"/api/spaces/{space.slug}/links", json=body)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "csrf_failed"
+        made = await http.post(
+            f"/api/spaces/{space.slug}/links", json=body, headers={"X-CSRF-Token": csrf}
+        )
+        assert made.status_code == 201
+
+    async def test_signed_in_user_creates_a_space_and_owns_it(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        await make_user(runtime, "own@example.com")
+        csrf = await sign_in(http, "own@example.com")
+        made = await http.post("/api/spaces", json={"name": "Offer Y"},
+                               headers={"X-CSRF-Token": csrf})  # fmt: skip
+        assert made.status_code == 201
+        body = made.json()
+        assert body["bearer"].startswith("xtb_") and body["ingest_token"].startswith("xti_")
+        mine = (await http.get("/api/spaces")).json()
+        assert [(m["space"]["slug"], m["role"]) for m in mine] == [("offer-y", "owner")]
+
+    async def test_creating_a_space_needs_a_session_and_csrf(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        anonymous = await http.post("/api/spaces", json={"name": "X"}, headers=space.auth)
+        assert anonymous.status_code == 401
+        await make_user(runtime, "own@example.com")
+        await sign_in(http, "own@example.com")
+        assert (await http.post("/api/spaces", json={"name": "X"})).status_code == 403
+
+    async def test_two_users_see_only_their_own_spaces(
+        self, runtime: Runtime, http: httpx.AsyncClient, browser: httpx.AsyncClient
+    ) -> None:
+        a = await make_space(runtime, "Alpha")
+        b = await make_space(runtime, "Beta")
+        await make_user(runtime, "a@example.com", space=a.slug)
+        await make_user(runtime, "b@example.com", space=b.slug)
+        await sign_in(http, "a@example.com")
+        await sign_in(browser, "b@example.com")
+        page_a = (await http.get("/spaces")).text
+        page_b = (await browser.get("/spaces")).text
+        assert "Alpha" in page_a and "Beta" not in page_a
+        assert "Beta" in page_b and "Alpha" not in page_b
+        assert (await http.get(f"/s/{b.slug}/links")).status_code == 404
+        assert (await browser.get(f"/api/spaces/{a.slug}/links")).status_code == 404
+        await browser.aclose()

@@ -10,6 +10,7 @@ from typing import Any
 
 from xtracker.db.dialect import Tx
 from xtracker.errors import AlreadyBound
+from xtracker.report.rollup import SELECT_CLICK_DIMS, move_events
 
 INSERT_BINDING = (
     "INSERT INTO binding (space_id, uid, tg_id, created_at_ms) VALUES (?, ?, ?, ?)"
@@ -29,8 +30,9 @@ def bind_job(space_id: str, uid: str, tg_id: int, now_ms: int) -> Any:
         assert row is not None
         if row[0] != tg_id:
             raise AlreadyBound(f"uid {uid} is already bound to another tg_id", field="tg_id")
-        click = await tx.fetchone(SELECT_CLICK, (uid, space_id))
+        click = await tx.fetchone(SELECT_CLICK_DIMS, (uid, space_id))
         link_id = click[0] if click else None
+        await move_events(tx, space_id, tg_id, click)  # report rollups follow the back-fill
         await tx.execute(BACKFILL_EVENTS, (uid, link_id, space_id, tg_id))
         return {"ok": True, "matched": click is not None}
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 from xtracker.click.enrich import GeoLocator, parse_user_agent
 from xtracker.db.dialect import Tx
 from xtracker.db.models.click import CAMPAIGN_FIELDS
+from xtracker.report.rollup import count_click
 
 CLICK_COLUMNS: tuple[str, ...] = (
     "uid", "space_id", "link_id", "ts_ms", "source", "is_bot", "ip", "user_agent", "device",
@@ -123,6 +124,7 @@ def click_insert_job(row: dict[str, Any]) -> Any:
 
     async def job(tx: Tx) -> str:
         await tx.execute(INSERT_CLICK, values)
+        await count_click(tx, row)  # report rollups, in the same transaction
         return str(row["uid"])
 
     return job

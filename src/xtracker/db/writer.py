@@ -10,12 +10,60 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from xtracker.db.dialect import Backend, Tx
 
 T = TypeVar("T")
+S = TypeVar("S")
 Job = Callable[[Tx], Awaitable[Any]]
+
+
+class TxDeferred:
+    """Work the jobs of one transaction hand to its end, run once just before the commit.
+
+    Jobs add to a shared state (e.g. report counters summed in memory) instead of writing
+    the same counter row once per request; the state dies with the transaction, so a batch
+    that fails and is retried job by job starts from nothing.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[Any, Callable[[Tx, Any], Awaitable[None]]]] = {}
+
+    def state(
+        self, key: str, factory: Callable[[], S], flush: Callable[[Tx, S], Awaitable[None]]
+    ) -> S:
+        item = self._items.get(key)
+        if item is None:
+            item = (factory(), flush)
+            self._items[key] = item
+        value: S = item[0]
+        return value
+
+    async def run(self, tx: Tx) -> None:
+        for value, flush in self._items.values():
+            await flush(tx, value)
+        self._items.clear()
+
+
+_deferred: ContextVar[TxDeferred | None] = ContextVar("xtracker_tx_deferred", default=None)
+
+
+def tx_deferred() -> TxDeferred | None:
+    """The deferred work of the ``GroupCommitter`` transaction running this job, if any."""
+    return _deferred.get()
+
+
+async def _run_jobs(tx: Tx, jobs: list[Job]) -> list[Any]:
+    deferred = TxDeferred()
+    token = _deferred.set(deferred)
+    try:
+        results = [await job(tx) for job in jobs]
+        await deferred.run(tx)
+    finally:
+        _deferred.reset(token)
+    return results
 
 
 class GroupCommitter:
@@ -55,8 +103,7 @@ class GroupCommitter:
         results: list[Any] = []
         try:
             async with self.backend.transaction() as tx:
-                for job, _future in batch:
-                    results.append(await job(tx))
+                results = await _run_jobs(tx, [job for job, _future in batch])
         except Exception:
             if len(batch) == 1:
                 await self._run_alone(batch[0])
@@ -72,7 +119,7 @@ class GroupCommitter:
         job, future = item
         try:
             async with self.backend.transaction() as tx:
-                result = await job(tx)
+                (result,) = await _run_jobs(tx, [job])
         except Exception as exc:
             if not future.done():
                 future.set_exception(exc)

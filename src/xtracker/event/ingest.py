@@ -14,9 +14,11 @@ from typing import Any
 import orjson
 
 from xtracker.db.dialect import Tx
+from xtracker.db.writer import tx_deferred
 from xtracker.event.parse import EventIn
 from xtracker.kit.hashing import dedup_key, dispatch_event_id
 from xtracker.kit.ids import new_uid
+from xtracker.report.rollup import SELECT_CLICK_DIMS, count_event
 
 INSERT_INBOX = (
     "INSERT INTO event_inbox (id, space_id, dedup_key, canonical, uid, tg_id, link_id, eid,"
@@ -41,9 +43,21 @@ INSERT_CONFLICT = (
 )
 
 
+async def _no_flush(_tx: Tx, _state: object) -> None:
+    return None
+
+
 async def destinations_for(tx: Tx, space_id: str) -> list[tuple[str, dict[str, str]]]:
-    rows = await tx.fetchall(SELECT_DESTINATIONS, (space_id, True))
-    return [(row[0], orjson.loads(row[1])) for row in rows]
+    """The space's active destinations, read once per transaction (a batch of requests)."""
+    deferred = tx_deferred()
+    cache: dict[str, list[tuple[str, dict[str, str]]]] = (
+        deferred.state("ingest.destinations", dict, _no_flush) if deferred is not None else {}
+    )
+    found = cache.get(space_id)
+    if found is None:
+        rows = await tx.fetchall(SELECT_DESTINATIONS, (space_id, True))
+        found = cache[space_id] = [(row[0], orjson.loads(row[1])) for row in rows]
+    return found
 
 
 async def enqueue_outbox(
@@ -79,8 +93,9 @@ async def ingest_one(
         bound = await tx.fetchone(SELECT_BOUND_UID, (space_id, event.tg_id))
         uid = bound[0] if bound else None
     link_id = None
+    click = None
     if uid is not None:
-        click = await tx.fetchone(SELECT_CLICK_LINK, (uid, space_id))
+        click = await tx.fetchone(SELECT_CLICK_DIMS, (uid, space_id))
         link_id = click[0] if click else None
     inbox_id = new_uid(now_ms)
     inserted = await tx.fetchone(
@@ -90,6 +105,8 @@ async def ingest_one(
     )  # fmt: skip
     if inserted is not None:
         await enqueue_outbox(tx, space_id, inbox_id, event.event, destinations, now_ms)
+        await count_event(tx, space_id, event.event, event.occurred_at_ms, event.value_cents,
+                          event.currency, click)  # fmt: skip
         result: dict[str, Any] = {"ok": True, "status": "queued", "inbox_id": inbox_id}
     else:
         existing = await tx.fetchone(SELECT_EXISTING, (key,))

@@ -7,6 +7,7 @@ from xtracker.db.models.destination import Destination
 from xtracker.db.models.event import EventConflict, EventInbox
 from xtracker.db.models.link import Link
 from xtracker.db.models.outbox import EventOutbox
+from xtracker.db.models.report import ReportGeo, ReportRollup
 from xtracker.db.models.space import ApiKey, Space
 from xtracker.db.models.user import Membership, User, WebSession
 
@@ -21,6 +22,8 @@ __all__ = [
     "EventInbox",
     "EventOutbox",
     "Link",
+    "ReportGeo",
+    "ReportRollup",
     "Membership",
     "Space",
     "User",

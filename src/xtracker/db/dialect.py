@@ -6,9 +6,10 @@ backend opens transactions and runs statements through the same small ``Tx`` pro
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -68,39 +69,67 @@ class SqliteTx:
         self._c.executemany(sql, rows)
 
 
-class SqliteBackend:
-    """One stdlib connection used from the event loop thread.
+async def _uncancellable(work: Awaitable[Any]) -> Any:
+    """Finish a statement already handed to a thread even if the caller is cancelled,
+    so the connection is never used by two threads at once."""
+    future = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await future
+        raise
 
-    Statements are microseconds; running them inline beats a thread hop (measured: a
-    flush thread convoyed on the GIL). ``BEGIN IMMEDIATE`` takes the write lock up front
-    so a claim-then-write never fails with SQLITE_BUSY mid-transaction.
+
+class SqliteBackend:
+    """A writer connection and a reader connection, both driven from the event loop.
+
+    Statements are microseconds, so they run inline (measured: a flush thread convoyed on
+    the GIL). Only COMMIT — the fsync, and any WAL checkpoint — runs in a thread: the loop
+    keeps accepting requests meanwhile, and they form the next batch. ``BEGIN IMMEDIATE``
+    takes the write lock up front so a read-then-write never fails with SQLITE_BUSY midway.
+    Reads outside transactions use their own connection (WAL: they see committed data).
     """
 
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._w = self._connect(path)
+        self._r = self._connect(path)
+        self._tx = SqliteTx(self._w)
+        self._reader = SqliteTx(self._r)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in SQLITE_PRAGMAS:
-            self._c.execute(pragma)
-        self._tx = SqliteTx(self._c)
+            connection.execute(pragma)
+        return connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        self._c.execute("BEGIN IMMEDIATE")
+        # Waiting for the write lock happens off the loop: another connection of this
+        # process (a management session) may hold it and need the loop to finish.
+        await _uncancellable(asyncio.to_thread(self._w.execute, "BEGIN IMMEDIATE"))
         try:
             yield self._tx
         except BaseException:
-            self._c.execute("ROLLBACK")
+            self._w.execute("ROLLBACK")
             raise
-        self._c.execute("COMMIT")
+        try:
+            await _uncancellable(asyncio.to_thread(self._w.execute, "COMMIT"))
+        except BaseException:
+            if self._w.in_transaction:
+                self._w.execute("ROLLBACK")
+            raise
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Tx]:
-        yield self._tx
+        yield self._reader
 
     async def close(self) -> None:
-        self._c.close()
+        self._w.close()
+        self._r.close()
 
 
 class PgTx:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from xtracker.db.dialect import Backend, Tx
@@ -55,11 +56,42 @@ def tx_deferred() -> TxDeferred | None:
     return _deferred.get()
 
 
+@dataclass(frozen=True, slots=True)
+class RowJob:
+    """Insert one row. The rows of a batch that share their SQL go in one ``executemany``,
+    before the batch's other jobs (so an event can see a click of the same batch); ``then``
+    runs afterwards, in order, for per-row follow-up work."""
+
+    sql: str
+    params: tuple[Any, ...]
+    result: Any = None
+    then: Job | None = None
+
+    async def __call__(self, tx: Tx) -> Any:
+        await tx.execute(self.sql, self.params)
+        if self.then is not None:
+            await self.then(tx)
+        return self.result
+
+
 async def _run_jobs(tx: Tx, jobs: list[Job]) -> list[Any]:
     deferred = TxDeferred()
     token = _deferred.set(deferred)
     try:
-        results = [await job(tx) for job in jobs]
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for job in jobs:
+            if isinstance(job, RowJob):
+                rows.setdefault(job.sql, []).append(job.params)
+        for sql, params in rows.items():
+            await tx.executemany(sql, params)
+        results = []
+        for job in jobs:
+            if isinstance(job, RowJob):
+                if job.then is not None:
+                    await job.then(tx)
+                results.append(job.result)
+            else:
+                results.append(await job(tx))
         await deferred.run(tx)
     finally:
         _deferred.reset(token)

@@ -11,27 +11,28 @@ import secrets
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-_ALPHABET_SET = frozenset(_ALPHABET)
+_PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)  # 10 bits → 2 characters
+_SHIFTS = tuple(range(120, -1, -10))
 UID_LENGTH = 26
 
 
 def new_uid(now_ms: int | None = None) -> str:
-    """Mint a new click id (also used for every other row id)."""
+    """Mint a new click id (also used for every other row id).
+
+    The 128 bits are base32-encoded most significant first (the last character carries 3
+    bits), so string order is time order.
+    """
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | secrets.randbits(80)
-    chars = []
-    for _ in range(UID_LENGTH):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    value = ((ms & 0xFFFF_FFFF_FFFF) << 80 | secrets.randbits(80)) << 2  # 130 bits
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def uid_time_ms(uid: str) -> int:
     """The millisecond timestamp a uid was minted at."""
     value = 0
-    for ch in uid:
+    for ch in uid[:10]:  # 10 characters = 50 bits ⊇ the 48-bit timestamp
         value = value << 5 | _ALPHABET.index(ch)
-    return value >> 80
+    return value >> 2
 
 
 def is_valid_uid_text(text: str) -> bool:

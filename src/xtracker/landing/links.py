@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from xtracker.db.dialect import Backend
 from xtracker.landing.page import LandingContent
+from xtracker.macro import Template, validate_template
 
 CACHE_TTL_S = 2.0
 _SELECT = (
@@ -26,6 +27,7 @@ class LinkInfo:
     content: LandingContent
     auto_redirect: bool
     active: bool
+    template: Template | None = None  # web links: the parsed target_url, parsed once
 
 
 class LinkCache:
@@ -53,6 +55,7 @@ class LinkCache:
                 content,
                 bool(row[11]),
                 bool(row[12]),
+                validate_template(row[4], field="target_url") if row[4] else None,
             )
         if len(self._cache) > 50_000:
             self._cache.clear()

@@ -36,10 +36,11 @@ async def bot_target(link: LinkInfo, row: dict[str, Any], params: dict[str, str]
 
 
 async def web_target(link: LinkInfo, row: dict[str, Any], params: dict[str, str]) -> str:
-    assert link.target_url is not None
-    return validate_template(link.target_url, field="target_url").render(
-        click_macros(link, row, params)
-    )
+    template = link.template
+    if template is None:
+        assert link.target_url is not None
+        template = validate_template(link.target_url, field="target_url")
+    return template.render(click_macros(link, row, params))
 
 
 def builtin_resolvers() -> dict[str, TargetResolver]:

@@ -1,0 +1,182 @@
+"""Hot-path benchmark: landing visits/s and POST /events/s on SQLite, beside nginx.
+
+    .venv/bin/python bench/hotpath.py [--duration 10] [--runs 2] [--connections 64]
+
+Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx`). Everything runs on
+loopback. Each figure is the median of --runs runs and is reported as a ratio to nginx
+answering `return 302` in the same sitting (the machines are shared and noisy). Afterwards
+the rows on disk are counted: every accepted click and event must be there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+XTRACKER = str(Path(sys.executable).with_name("xtracker"))
+UA = (
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+LANDING_QUERY = "?fbclid=IwAR0abc&campaign_id=120200&campaign_name=promoX&ad_id=77&sub1=zone9"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None)
+    if path is None:
+        sys.exit(f"{tool} is required: apt-get install -y {tool}")
+    return path
+
+
+def wrk(url: str, duration: int, connections: int, script: str, env: dict[str, str] | None = None,
+        headers: tuple[str, ...] = ()) -> dict[str, float]:  # fmt: skip
+    args = [need("wrk"), "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script]
+    for header in headers:
+        args += ["-H", header]
+    out = subprocess.run(args + [url], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                         timeout=duration + 60, check=True).stdout  # fmt: skip
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    result: dict[str, float] = json.loads(line[7:])
+    result["rps"] = result["requests"] / duration
+    return result
+
+
+class Nginx:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        conf = workdir / "nginx.conf"
+        conf.write_text(
+            f"worker_processes 1; daemon off; pid {workdir}/nginx.pid; error_log stderr error;\n"
+            f"events {{ worker_connections 1024; }}\n"
+            f"http {{ access_log off; client_body_temp_path {workdir}; proxy_temp_path {workdir};\n"
+            f" fastcgi_temp_path {workdir}; uwsgi_temp_path {workdir}; scgi_temp_path {workdir};\n"
+            f" server {{ listen 127.0.0.1:{self.port}; location / {{ return 302 https://example.com/x; }} }} }}\n"
+        )
+        self.proc = subprocess.Popen([need("nginx"), "-c", str(conf), "-p", str(workdir)])
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Tracker:
+    def __init__(self, workdir: Path, workers: int) -> None:
+        self.port = free_port()
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("XTRACKER_")},
+                    "XTRACKER_DATA_DIR": str(workdir), "XTRACKER_SECRET_KEY": "bench",
+                    "XTRACKER_LOG_LEVEL": "warning"}  # fmt: skip
+        created = json.loads(subprocess.run([XTRACKER, "space", "create", "Bench", "--json"],
+                                            env=self.env, capture_output=True, text=True,
+                                            check=True).stdout)  # fmt: skip
+        self.bearer = created["bearer"]
+        subprocess.run([XTRACKER, "link", "create", "--space", created["space"]["slug"], "--slug",
+                        "s42", "--kind", "web", "--auto-redirect", "--target",
+                        "https://offer.example/?click_id={uid}&c={campaign_name}", "--json"],
+                       env=self.env, capture_output=True, check=True)  # fmt: skip
+        self.db = workdir / "xtracker.db"
+        self.proc = subprocess.Popen([XTRACKER, "serve", "--port", str(self.port), "--workers",
+                                      str(workers)], env=self.env, stdout=subprocess.DEVNULL)  # fmt: skip
+        for _ in range(100):
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("xtracker did not start")
+
+    def count(self, sql: str) -> int:
+        with sqlite3.connect(self.db) as c:
+            return int(c.execute(sql).fetchone()[0])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    bench = ROOT / "bench"
+    rows: list[tuple[str, list[dict[str, float]]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "nginx").mkdir()
+        nginx = Nginx(work / "nginx")
+        try:
+            runs = [wrk(f"http://127.0.0.1:{nginx.port}/l/s42{LANDING_QUERY}", args.duration,
+                        args.connections, str(bench / "summary.lua"), headers=(f"User-Agent: {UA}",))
+                    for _ in range(args.runs)]  # fmt: skip
+            rows.append(("nginx return 302", runs))
+        finally:
+            nginx.stop()
+        tracker = Tracker(work, args.workers)
+        try:
+            url = f"http://127.0.0.1:{tracker.port}"
+            # warm-up: caches, connections
+            wrk(f"{url}/l/s42{LANDING_QUERY}", 2, args.connections, str(bench / "summary.lua"),
+                headers=(f"User-Agent: {UA}",))  # fmt: skip
+            before = tracker.count("SELECT count(*) FROM click")
+            runs = [wrk(f"{url}/l/s42{LANDING_QUERY}", args.duration, args.connections,
+                        str(bench / "summary.lua"), headers=(f"User-Agent: {UA}",))
+                    for _ in range(args.runs)]  # fmt: skip
+            rows.append(("landing visit (302 + click)", runs))
+            time.sleep(0.5)
+            clicks_on_disk = tracker.count("SELECT count(*) FROM click") - before
+            accepted_clicks = sum(r["requests"] - r["non2xx"] for r in runs)
+            runs = []
+            for i in range(args.runs):  # each run its own eids: re-fires only within a run
+                runs.append(wrk(f"{url}/events", args.duration, args.connections,
+                                str(bench / "events.lua"),
+                                env={"XT_BEARER": tracker.bearer, "XT_RUN": str(i)}))  # fmt: skip
+            rows.append(("POST /events (eid, 10% re-fires)", runs))
+            time.sleep(0.5)
+            events_on_disk = tracker.count("SELECT count(*) FROM event_inbox")
+            outbox = tracker.count("SELECT count(*) FROM event_outbox")
+            accepted = sum(r["requests"] - r["non2xx"] for r in runs)
+            expected_unique = sum((r["requests"] - r["non2xx"]) * 9 // 10 for r in runs)
+        finally:
+            tracker.stop()
+    base = statistics.median(r["rps"] for r in rows[0][1])
+    print(f"\n{'path':36} {'req/s (median)':>15} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx/3xx':>12}")
+    for name, runs in rows:
+        rps = statistics.median(r["rps"] for r in runs)
+        p50 = statistics.median(r["p50_us"] for r in runs) / 1000
+        p99 = statistics.median(r["p99_us"] for r in runs) / 1000
+        bad = int(sum(r["non2xx"] + r["errors"] for r in runs))
+        print(f"{name:36} {rps:15,.0f} {rps / base:8.3f} {p50:7.2f} {p99:7.2f} {bad:12}")
+    print(f"\nclicks answered {accepted_clicks:,.0f}, on disk {clicks_on_disk:,}")
+    print(f"events answered {accepted:,.0f} (≈{expected_unique:,.0f} unique), inbox rows {events_on_disk:,},"
+          f" outbox rows {outbox:,}")  # fmt: skip
+    ok = clicks_on_disk >= accepted_clicks and events_on_disk >= expected_unique
+    print("durability:", "every accepted click and event is on disk" if ok else "MISSING ROWS")
+    if not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Group commit: shared transactions, answers after commit, failures isolated."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from xtracker.db.dialect import Tx
+from xtracker.runtime import Runtime
+
+
+async def _count(runtime: Runtime) -> int:
+    async with runtime.backend.reader() as tx:
+        row = await tx.fetchone("SELECT count(*) FROM binding")
+    assert row is not None
+    return int(row[0])
+
+
+def _insert(uid: str, fail: bool = False):  # type: ignore[no-untyped-def]
+    async def job(tx: Tx) -> str:
+        await tx.execute(
+            "INSERT INTO binding (space_id, uid, tg_id, created_at_ms) VALUES (?, ?, ?, ?)",
+            ("s", uid, 1, 0),
+        )
+        if fail:
+            raise ValueError(f"job {uid} fails")
+        return uid
+
+    return job
+
+
+class TestGroupCommitter:
+    async def test_many_requests_share_few_transactions(self, runtime: Runtime) -> None:
+        results = await asyncio.gather(
+            *(runtime.committer.run(_insert(f"u{i}")) for i in range(200))
+        )
+        assert sorted(results) == sorted(f"u{i}" for i in range(200))
+        assert runtime.committer.batches < 50
+        assert await _count(runtime) == 200
+
+    async def test_a_failing_job_fails_alone_and_its_neighbours_commit(
+        self, runtime: Runtime
+    ) -> None:
+        jobs = [_insert("a"), _insert("b", fail=True), _insert("c")]
+        outcomes = await asyncio.gather(
+            *(runtime.committer.run(j) for j in jobs), return_exceptions=True
+        )
+        assert outcomes[0] == "a" and outcomes[2] == "c"
+        assert isinstance(outcomes[1], ValueError)
+        assert await _count(runtime) == 2
+
+    async def test_an_answer_means_the_row_is_visible_to_other_connections(
+        self, runtime: Runtime
+    ) -> None:
+        await runtime.committer.run(_insert("x"))
+        assert await _count(runtime) == 1
+
+    async def test_a_duplicate_key_in_a_batch_fails_only_that_job(self, runtime: Runtime) -> None:
+        outcomes = await asyncio.gather(
+            runtime.committer.run(_insert("same")),
+            runtime.committer.run(_insert("same")),
+            return_exceptions=True,
+        )
+        assert sum(1 for o in outcomes if o == "same") == 1
+        assert sum(1 for o in outcomes if isinstance(o, Exception)) == 1
+        with pytest.raises(Exception):  # noqa: B017 - sqlite3/asyncpg raise different classes
+            await runtime.committer.run(_insert("same"))

@@ -1,0 +1,71 @@
+"""Pure helpers: ids, money, dedup keys, secrets at rest."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from xtracker.kit.crypto import SecretBox
+from xtracker.kit.hashing import dedup_key, dispatch_event_id, sha256_hex
+from xtracker.kit.ids import new_uid, uid_time_ms
+from xtracker.kit.money import InvalidMoney, format_amount, normalize_currency, parse_amount
+
+
+class TestUid:
+    def test_uid_is_short_url_safe_and_unguessable(self) -> None:
+        uids = {new_uid() for _ in range(10_000)}
+        assert len(uids) == 10_000
+        assert all(len(u) == 26 and u.isalnum() and u == u.lower() for u in uids)
+
+    def test_uids_sort_by_time_and_carry_it(self) -> None:
+        ordered = [new_uid(1_765_432_100_000 + i) for i in range(500)]
+        assert ordered == sorted(ordered)
+        assert uid_time_ms(ordered[7]) == 1_765_432_100_007
+
+
+class TestMoney:
+    @pytest.mark.parametrize(
+        ("raw", "text"),
+        [("25", "25.00"), (25, "25.00"), ("25.5", "25.50"), (0.1 + 0.2, "0.30"),
+         ("19,99", "19.99"), ("1e2", "100.00"), ("0.005", "0.01")],
+    )  # fmt: skip
+    def test_amounts_are_decimals_with_two_places(self, raw: object, text: str) -> None:
+        assert format_amount(parse_amount(raw)) == text
+
+    @pytest.mark.parametrize("raw", ["abc", "-1", "nan", "inf", True, None, [], "1e20"])
+    def test_bad_amounts_are_refused(self, raw: object) -> None:
+        with pytest.raises(InvalidMoney):
+            parse_amount(raw)
+
+    def test_missing_value_renders_empty(self) -> None:
+        assert format_amount(None) == ""
+        assert format_amount(Decimal("7")) == "7.00"
+
+    def test_currency_is_three_upper_letters(self) -> None:
+        assert normalize_currency("eur") == "EUR"
+        assert normalize_currency(None) == "USD"
+        with pytest.raises(ValueError, match="three-letter"):
+            normalize_currency("EURO")
+
+
+class TestKeys:
+    def test_dedup_key_is_the_documented_sha256(self) -> None:
+        assert dedup_key("sp1", "abc123", "deposit", "tx-42") == sha256_hex(
+            "sp1|abc123|deposit|tx-42"
+        )
+
+    def test_dispatch_id_is_stable_per_event_and_destination(self) -> None:
+        assert dispatch_event_id("e1", "d1") == dispatch_event_id("e1", "d1")
+        assert dispatch_event_id("e1", "d1") != dispatch_event_id("e1", "d2")
+        assert len(dispatch_event_id("e1", "d1")) == 32
+
+
+class TestSecretBox:
+    def test_round_trip_and_wrong_key(self) -> None:
+        box = SecretBox("k1")
+        token = box.encrypt("EAAB-secret")
+        assert token.startswith("v1:") and "EAAB" not in token
+        assert box.decrypt(token) == "EAAB-secret"
+        with pytest.raises(ValueError, match="cannot be decrypted"):
+            SecretBox("k2").decrypt(token)

@@ -12,6 +12,8 @@ from fastapi import APIRouter
 
 from xtracker.click.endpoints import router as click_router
 from xtracker.dashboard.pages import router as dashboard_router
+from xtracker.domain import tasks as domain_tasks
+from xtracker.domain.endpoints import router as domain_router
 from xtracker.event.endpoints import router as event_router
 from xtracker.link.endpoints import router as link_router
 from xtracker.runtime import Runtime
@@ -23,11 +25,12 @@ Installer = Callable[[Runtime, str], Awaitable[None]]
 
 
 def routers() -> list[APIRouter]:
-    return [space_router, link_router, event_router, click_router, user_router, dashboard_router]
+    return [space_router, link_router, event_router, click_router, user_router, dashboard_router,
+            domain_router]  # fmt: skip
 
 
 def installers() -> list[Installer]:
-    return [user_access.install]
+    return [user_access.install, domain_tasks.install]
 
 
 async def install_all(runtime: Runtime, role: str) -> None:

@@ -67,13 +67,22 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     allow_private_targets: bool = False
     origin_host: str = "tracker.example.com"
+    # custom landing domains: see docs/custom-domains.md
+    own_hosts: list[str] = Field(default_factory=list)  # more names of the tracker itself
+    dns_resolver: str | None = None  # resolver address; None = the system's (resolv.conf)
+    dns_resolver_port: int = 53
+    dns_timeout_s: float = 5.0
+    domain_check_interval_s: float = 3600.0
+    domain_grace_days: float = 7.0  # a failing domain keeps serving this long
+    # monitoring: see docs/playbook-realtime-monitoring.md
+    alert_eval_interval_s: float = 60.0
     run_worker_in_serve: bool = True
     log_level: str = "info"
     # dashboard sessions: None = Secure cookies when served over https (or public_url is https)
     cookie_secure: bool | None = None
     session_ttl_hours: float = 24.0 * 14
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "own_hosts", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         if isinstance(value, str) and not value.startswith("["):

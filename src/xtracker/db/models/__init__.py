@@ -1,9 +1,11 @@
 """Every table, imported here so Alembic and the schema test see them all."""
 
+from xtracker.db.models.alert import Alert, AlertChannel, AlertNotification, AlertRule
 from xtracker.db.models.base import Base
 from xtracker.db.models.binding import Binding
 from xtracker.db.models.click import CAMPAIGN_FIELDS, Click
 from xtracker.db.models.destination import Destination
+from xtracker.db.models.domain import CustomDomain
 from xtracker.db.models.event import EventConflict, EventInbox
 from xtracker.db.models.link import Link
 from xtracker.db.models.outbox import EventOutbox
@@ -13,10 +15,15 @@ from xtracker.db.models.user import Membership, User, WebSession
 
 __all__ = [
     "CAMPAIGN_FIELDS",
+    "Alert",
+    "AlertChannel",
+    "AlertNotification",
+    "AlertRule",
     "ApiKey",
     "Base",
     "Binding",
     "Click",
+    "CustomDomain",
     "Destination",
     "EventConflict",
     "EventInbox",

@@ -1,0 +1,71 @@
+"""``runtime.extras["host_router"]``: which space a request's Host belongs to.
+
+``None`` — the tracker's own host (``public_url``, ``origin_host``, ``own_hosts``,
+localhost, IP literals, single-label names such as a container's service name): normal
+routing, ``/l/<slug>`` included. Otherwise the space id of a verified (or failing, still in
+its grace period) custom domain, or ``""`` for an unknown, pending or disabled host, which
+the app answers with 404 before any link look-up. The domain table is read at most every few
+seconds: this runs on every landing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+
+from xtracker.config import Settings
+from xtracker.db.dialect import Backend
+from xtracker.domain.service import SERVING, own_hosts, strip_host
+from xtracker.http.asgi import Scope
+
+CACHE_TTL_S = 3.0
+_SELECT = "SELECT hostname, space_id, state FROM custom_domain"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class DomainRouter:
+    def __init__(self, backend: Backend, settings: Settings, ttl_s: float = CACHE_TTL_S) -> None:
+        self._backend = backend
+        self._own = own_hosts(settings)
+        self._ttl = ttl_s
+        self._table: dict[str, str] = {}
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    def forget(self) -> None:
+        """Re-read the table on the next request (after an add, remove or check here)."""
+        self._expires = 0.0
+
+    async def _snapshot(self) -> dict[str, str]:
+        if time.monotonic() < self._expires:
+            return self._table
+        async with self._lock:
+            if time.monotonic() < self._expires:
+                return self._table
+            async with self._backend.reader() as tx:
+                rows = await tx.fetchall(_SELECT)
+            self._table = {strip_host(row[0]): row[1] if row[2] in SERVING else "" for row in rows}
+            self._expires = time.monotonic() + self._ttl
+        return self._table
+
+    def is_own(self, host: str) -> bool:
+        return not host or host in self._own or "." not in host or _is_ip(host)
+
+    async def __call__(self, scope: Scope) -> str | None:
+        raw = b""
+        for key, value in scope["headers"]:
+            if key == b"host":
+                raw = value
+                break
+        host = strip_host(raw.decode("latin-1"))
+        if self.is_own(host):
+            return None
+        return (await self._snapshot()).get(host, "")

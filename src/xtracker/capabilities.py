@@ -12,25 +12,30 @@ from fastapi import APIRouter
 
 from xtracker.click.endpoints import router as click_router
 from xtracker.dashboard.pages import router as dashboard_router
+from xtracker.destination.endpoints import router as destination_router
 from xtracker.domain import tasks as domain_tasks
 from xtracker.domain.endpoints import router as domain_router
 from xtracker.event.endpoints import router as event_router
 from xtracker.link.endpoints import router as link_router
+from xtracker.outbox.endpoints import router as delivery_router
 from xtracker.runtime import Runtime
 from xtracker.space.endpoints import router as space_router
 from xtracker.user import access as user_access
 from xtracker.user.endpoints import router as user_router
+from xtracker.worker import tasks as delivery_tasks
 
 Installer = Callable[[Runtime, str], Awaitable[None]]
 
 
 def routers() -> list[APIRouter]:
-    return [space_router, link_router, event_router, click_router, user_router, dashboard_router,
+    delivery = [destination_router, delivery_router]
+    return [*delivery,
+            space_router, link_router, event_router, click_router, user_router, dashboard_router,
             domain_router]  # fmt: skip
 
 
 def installers() -> list[Installer]:
-    return [user_access.install, domain_tasks.install]
+    return [delivery_tasks.install, user_access.install, domain_tasks.install]
 
 
 async def install_all(runtime: Runtime, role: str) -> None:

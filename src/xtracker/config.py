@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     alert_eval_interval_s: float = 60.0
     run_worker_in_serve: bool = True
     log_level: str = "info"
+    # delivery (outbox worker): see docs/destinations.md
+    delivery_concurrency: int = 64  # requests in flight per worker process
+    delivery_batch: int = 500  # rows claimed per query
+    delivery_poll_ms: int = 250  # how often an idle worker looks for due rows
+    delivery_lease_s: float = 60.0  # a claimed row returns to the queue after this
+    delivery_timeout_s: float = 15.0  # per request
+    delivery_first_retry_s: float = 30.0
+    delivery_max_backoff_s: float = 6 * 3600.0
+    delivery_max_attempts: int = 21  # ≈ 3 days with the schedule above
+    delivery_circuit_threshold: int = 10  # consecutive transient failures that open it
+    delivery_circuit_open_s: float = 30.0  # first pause; doubles up to 10 minutes
+    delivery_no_delays: bool = False  # tests: retries and circuit pauses are due at once
     # dashboard sessions: None = Secure cookies when served over https (or public_url is https)
     cookie_secure: bool | None = None
     session_ttl_hours: float = 24.0 * 14

@@ -4,6 +4,7 @@ from xtracker.db.models.alert import Alert, AlertChannel, AlertNotification, Ale
 from xtracker.db.models.base import Base
 from xtracker.db.models.binding import Binding
 from xtracker.db.models.click import CAMPAIGN_FIELDS, Click
+from xtracker.db.models.delivery import DeliveryAttempt, DestinationCircuit
 from xtracker.db.models.destination import Destination
 from xtracker.db.models.domain import CustomDomain
 from xtracker.db.models.event import EventConflict, EventInbox
@@ -23,8 +24,10 @@ __all__ = [
     "Base",
     "Binding",
     "Click",
+    "DeliveryAttempt",
     "CustomDomain",
     "Destination",
+    "DestinationCircuit",
     "EventConflict",
     "EventInbox",
     "EventOutbox",

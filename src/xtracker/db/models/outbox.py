@@ -28,6 +28,8 @@ class EventOutbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at_ms: Mapped[int] = mapped_column(BigInteger)
     lease_until_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # which worker claim holds the lease; a late answer after the lease moved on is not recorded
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at_ms: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,1 @@
+"""The durable outbox: claiming due dispatches, the retry policy, the circuit breaker, replay."""

@@ -1,0 +1,1 @@
+"""Background work: the delivery loop (``xtracker worker``, and inside ``xtracker serve``)."""

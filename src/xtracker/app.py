@@ -35,6 +35,7 @@ from xtracker.ingress.handlers import Ingress
 from xtracker.kit.clock import Clock
 from xtracker.landing.handler import LandingHandler
 from xtracker.landing.page import NOT_FOUND_PAGE
+from xtracker.ops.logging import configure_logging
 from xtracker.runtime import Runtime
 
 log = logging.getLogger("xtracker.app")
@@ -154,6 +155,7 @@ class XTrackerApp:
 
     async def startup(self) -> None:
         if self.runtime is None:
+            configure_logging(self.settings.log_level, self.settings.log_format)
             runtime = await Runtime.open(self.settings, clock=self.clock)
             self.attach(runtime)
             await capabilities.install_all(runtime, self.role)

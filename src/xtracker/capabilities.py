@@ -17,6 +17,7 @@ from xtracker.domain import tasks as domain_tasks
 from xtracker.domain.endpoints import router as domain_router
 from xtracker.event.endpoints import router as event_router
 from xtracker.link.endpoints import router as link_router
+from xtracker.report.endpoints import router as report_router
 from xtracker.outbox.endpoints import router as delivery_router
 from xtracker.runtime import Runtime
 from xtracker.space.endpoints import router as space_router
@@ -31,7 +32,7 @@ def routers() -> list[APIRouter]:
     delivery = [destination_router, delivery_router]
     return [*delivery,
             space_router, link_router, event_router, click_router, user_router, dashboard_router,
-            domain_router]  # fmt: skip
+            domain_router, report_router]  # fmt: skip
 
 
 def installers() -> list[Installer]:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     meta_graph_url: str = "https://graph.facebook.com"
     meta_api_version: str = "v21.0"
     telegram_api_url: str = "https://api.telegram.org"
+    telegram_invite_pool_depth: int = Field(default=20, ge=0, le=500)
+    telegram_refill_pause_ms: int = Field(default=300, ge=0)  # between createChatInviteLink calls
+    telegram_poll_timeout_s: int = Field(default=25, ge=0, le=50)
     allow_private_targets: bool = False
     origin_host: str = "tracker.example.com"
     # custom landing domains: see docs/custom-domains.md

@@ -10,6 +10,7 @@ import typer
 from xtracker import __version__
 from xtracker.cli.common import console, settings
 from xtracker.cli.core import clicks_app, events_app, key_app, link_app, space_app
+from xtracker.cli.report import report_app
 from xtracker.cli.delivery import deliveries_app, destination_app, worker
 from xtracker.cli.domain import domain_app
 from xtracker.cli.user import user_app
@@ -26,6 +27,7 @@ app.add_typer(key_app, name="key")
 app.add_typer(link_app, name="link")
 app.add_typer(events_app, name="events")
 app.add_typer(clicks_app, name="clicks")
+app.add_typer(report_app, name="report")
 app.add_typer(destination_app, name="destination")
 app.add_typer(deliveries_app, name="deliveries")
 app.command("worker")(worker)

@@ -19,6 +19,11 @@ class LinkFields(BaseModel):
     pixel_id: str | None = Field(default=None, max_length=32, description="Meta Pixel id")
     active: bool | None = None
     tags: list[str] | None = None
+    channel: str | None = Field(
+        default=None,
+        description="channel links: the channel's chat id (-100…) or @username; the space's bot"
+        " must be an admin there with the right to invite users",
+    )
 
 
 class LinkCreate(LinkFields):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -19,6 +20,10 @@ BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 PIXEL_ID = re.compile(r"^[0-9]{5,20}$")
 # Kinds whose landing target this build can produce; the Telegram capability adds "channel".
 SUPPORTED_KINDS: set[str] = {"bot", "web"}
+# Per-kind set-up a capability registers, run after the link row is written (create and
+# update): the Telegram capability checks the channel of "channel" links and stores it.
+KindHook = Callable[[AsyncSession, Link, schemas.LinkFields], Awaitable[None]]
+KIND_HOOKS: dict[str, KindHook] = {}
 
 
 def check_http_url(url: str, field: str) -> str:
@@ -104,6 +109,9 @@ class LinkService:
         self._check(link)
         session.add(link)
         await session.flush()
+        hook = KIND_HOOKS.get(link.kind)
+        if hook is not None:
+            await hook(session, link, data)
         return link
 
     async def update(
@@ -113,6 +121,9 @@ class LinkService:
         self._check(link)
         link.updated_at_ms = now_ms
         await session.flush()
+        hook = KIND_HOOKS.get(link.kind)
+        if hook is not None:
+            await hook(session, link, data)
         return link
 
     async def find_by_slug(self, session: AsyncSession, slug: str) -> Link | None:

@@ -129,6 +129,11 @@ class _Counts:
         if currency:
             self.revenue[currency] = self.revenue.get(currency, 0) + revenue
 
+    def empty(self) -> bool:
+        """Nothing left (a cell emptied when a bind moved its events to their link)."""
+        counts = (self.clicks, self.contact, self.subscribed, self.registration, self.deposit)
+        return not any(counts) and not any(self.revenue.values())
+
     def step(self, name: str) -> int:
         return int(getattr(self, "clicks" if name == "click" else name))
 
@@ -348,6 +353,8 @@ async def attribution(
         links = {str(r[0]): (str(r[1]), str(r[2])) for r in found}
     out = []
     for key, counts in groups.items():
+        if counts.empty():
+            continue
         if group_by == "link":
             slug, name = links.get(key[0], (None, None)) if key[0] else (None, None)
             label = slug or "(no link)"
@@ -465,6 +472,8 @@ async def countries(
         groups.setdefault(str(row[0]), _Counts()).add(row[1], row[2:])
     out = []
     for country, c in groups.items():
+        if c.empty():
+            continue
         revenue = c.revenue.get(f.currency, 0)
         value: float = {"clicks": c.clicks, "deposits": c.deposit, "revenue": revenue / 100}[metric]
         out.append(

@@ -12,6 +12,17 @@ from xtracker.db.models.link import Link
 from xtracker.db.models.outbox import EventOutbox
 from xtracker.db.models.report import ReportGeo, ReportRollup
 from xtracker.db.models.space import ApiKey, Space
+from xtracker.db.models.telegram import (
+    TelegramAction,
+    TelegramBot,
+    TelegramChannel,
+    TelegramChannelLink,
+    TelegramChannelStat,
+    TelegramDripStep,
+    TelegramInvite,
+    TelegramMemberEvent,
+    TelegramUpdate,
+)
 from xtracker.db.models.user import Membership, User, WebSession
 
 __all__ = [
@@ -36,6 +47,15 @@ __all__ = [
     "ReportRollup",
     "Membership",
     "Space",
+    "TelegramAction",
+    "TelegramBot",
+    "TelegramChannel",
+    "TelegramChannelLink",
+    "TelegramChannelStat",
+    "TelegramDripStep",
+    "TelegramInvite",
+    "TelegramMemberEvent",
+    "TelegramUpdate",
     "User",
     "WebSession",
 ]

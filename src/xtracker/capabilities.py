@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 
 from xtracker.click.endpoints import router as click_router
+from xtracker.dashboard.deck import router as deck_router
+from xtracker.dashboard.destinations import router as dashboard_destinations_router
 from xtracker.dashboard.pages import router as dashboard_router
 from xtracker.destination.endpoints import router as destination_router
 from xtracker.domain import tasks as domain_tasks
@@ -30,8 +32,9 @@ Installer = Callable[[Runtime, str], Awaitable[None]]
 
 def routers() -> list[APIRouter]:
     delivery = [destination_router, delivery_router]
+    dashboard = [dashboard_router, deck_router, dashboard_destinations_router]
     return [*delivery,
-            space_router, link_router, event_router, click_router, user_router, dashboard_router,
+            space_router, link_router, event_router, click_router, user_router, *dashboard,
             domain_router, report_router]  # fmt: skip
 
 

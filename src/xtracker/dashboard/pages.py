@@ -34,6 +34,7 @@ from xtracker.user.service import OWNER, csrf_matches, session_service, user_ser
 from .common import checked_form, html_errors, optional, signed_in, space_page, text
 from .render import STATIC, page
 from .snippets import build_snippets
+from .stats import LINK_STATS_NOTE, link_totals
 
 router = APIRouter(include_in_schema=False)
 router.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -179,8 +180,9 @@ async def _links_page(request: Request, space: str, status: int = 200, **extra: 
     async with session_scope(sp.rt.sessions) as session:
         links = await link_service.list(session, sp.space.id)
     schemas_ = [to_schema(link, sp.rt.settings.public_url) for link in links]
-    totals: dict[str, Any] = {}
+    totals = await link_totals(sp)
     return page(request, "links.html", status=status, sp=sp, links=schemas_, totals=totals,
+                totals_note=LINK_STATS_NOTE,
                 kinds=sorted(link_schemas.KINDS), **extra)  # fmt: skip
 
 
@@ -218,7 +220,7 @@ async def _link_page(
     sp = await space_page(request, space)
     async with session_scope(sp.rt.sessions) as session:
         link = await link_service.get(session, sp.space.id, slug)
-    totals: dict[str, Any] = {}
+    totals = await link_totals(sp)
     return page(request, "link_edit.html", status=status, sp=sp,
                 link=to_schema(link, sp.rt.settings.public_url),
                 stats=totals.get(link.id), saved=request.query_params.get("saved") == "1",

@@ -1,0 +1,103 @@
+"""The ops deck page, its live feed (Server-Sent Events) and the map geometry.
+
+The deck's numbers come from the reports API in the browser; the live feed is pushed from
+here: every ~0.5 s the connection polls the report module's ``LiveTail`` (a database read,
+so events written by any process show up) and sends new clicks and events as ``item``
+events. The browser's EventSource reconnects by itself; the page also retries with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from xtracker.db.engine import session_scope
+from xtracker.link.service import link_service
+from xtracker.report.service import LiveTail
+
+from .common import html_errors, signed_in, space_page
+from .geo import world_topology
+from .render import page
+
+router = APIRouter(include_in_schema=False)
+
+POLL_S = 0.5
+HEARTBEAT_S = 15.0
+FIRST_BATCH = 30
+PRESETS = [("today", "Today"), ("yesterday", "Yesterday"), ("7d", "7 days"),
+           ("30d", "30 days"), ("custom", "Custom")]  # fmt: skip
+
+
+def _optional_api(path: str, rt_app: Any) -> bool:
+    """Is a route of another capability mounted (alerts, Telegram stats)?"""
+    return any(getattr(route, "path", "") == path for route in rt_app.routes)
+
+
+@router.get("/s/{space}")
+@html_errors
+async def deck(request: Request, space: str) -> Response:
+    sp = await space_page(request, space)
+    async with session_scope(sp.rt.sessions) as session:
+        links = await link_service.list(session, sp.space.id)
+    api = f"/api/spaces/{sp.space.slug}"
+    has_alerts = _optional_api("/api/spaces/{space}/alerts", request.app)
+    config = {
+        "space": sp.space.slug,
+        "api": api,
+        "live": f"/s/{sp.space.slug}/live",
+        "world": "/dashboard/world.json",
+        "currency": sp.space.currency,
+        "timezone": sp.space.timezone,
+        "canChange": sp.is_owner,
+        "replay": f"{api}/deliveries/replay?destination={{id}}",
+        "alerts": f"{api}/alerts?state=firing" if has_alerts else None,
+        "links": [{"id": link.id, "slug": link.slug, "name": link.name} for link in links],
+    }
+    return page(request, "deck.html", sp=sp, links=links, presets=PRESETS, config=config,
+                has_alerts=has_alerts, has_channel_stats=False)  # fmt: skip
+
+
+@router.get("/dashboard/world.json")
+@html_errors
+async def world(request: Request) -> Response:
+    await signed_in(request)
+    return Response(world_topology(), media_type="application/json",
+                    headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip
+
+
+def _sse(event: str, data: Any, event_id: str | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
+
+
+@router.get("/s/{space}/live")
+@html_errors
+async def live(request: Request, space: str) -> Response:
+    sp = await space_page(request, space)
+    tail = LiveTail(sp.space.id)
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield b"retry: 1000\n\n"
+        first = True
+        idle = 0.0
+        while not await request.is_disconnected():
+            async with session_scope(sp.rt.sessions) as session:
+                items = await tail.poll(session, sp.rt.clock.now_ms())
+            if first:
+                items, first = items[-FIRST_BATCH:], False
+            for item in items:
+                yield _sse("item", item.model_dump(mode="json"), item.id)
+            idle = 0.0 if items else idle + POLL_S
+            if idle >= HEARTBEAT_S:
+                idle = 0.0
+                yield b": keep-alive\n\n"
+            await asyncio.sleep(POLL_S)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={
+        "Cache-Control": "no-store", "X-Accel-Buffering": "no",
+    })  # fmt: skip

@@ -91,7 +91,7 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _truncate_pg(url: str) -> None:
+def truncate_pg(url: str) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     import asyncpg
 
@@ -109,7 +109,7 @@ def _truncate_pg(url: str) -> None:
 def settings(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     if db_kind == "postgres":
         url = request.getfixturevalue("pg_database_url")
-        _truncate_pg(url)
+        truncate_pg(url)
     else:
         template = request.getfixturevalue("sqlite_template")
         target = tmp_path / "xtracker.db"

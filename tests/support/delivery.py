@@ -26,7 +26,9 @@ async def fire(http: httpx.AsyncClient, space: SpaceKeys, **event: Any) -> str:
     return inbox_id
 
 
-async def deliveries(http: httpx.AsyncClient, space: SpaceKeys, **query: Any) -> list[dict[str, Any]]:
+async def deliveries(
+    http: httpx.AsyncClient, space: SpaceKeys, **query: Any
+) -> list[dict[str, Any]]:
     r = await http.get(f"/api/spaces/{space.slug}/deliveries", params=query, headers=space.auth)
     assert r.status_code == 200, r.text
     out: list[dict[str, Any]] = r.json()

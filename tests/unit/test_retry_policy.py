@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from xtracker.outbox.policy import CircuitPolicy, Failed, Retry, RetryPolicy, Sent
@@ -33,7 +34,7 @@ class TestRetryPolicy:
         delays = [no_jitter.backoff_s(n) for n in range(1, 15)]
         assert delays[:4] == [30, 60, 120, 240]
         assert max(delays) == 6 * 3600
-        assert all(b >= a for a, b in zip(delays, delays[1:], strict=False))
+        assert all(b >= a for a, b in itertools.pairwise(delays))
 
     def test_jitter_never_exceeds_the_cap(self) -> None:
         rng = random.Random(1)

@@ -172,7 +172,9 @@ class TestPool:
         finally:
             await other.close()
         assert None not in got and len(set(got)) == 30
-        taken = await rows(runtime, "SELECT count(DISTINCT uid) FROM tg_invite WHERE uid IS NOT NULL")
+        taken = await rows(
+            runtime, "SELECT count(DISTINCT uid) FROM tg_invite WHERE uid IS NOT NULL"
+        )
         assert taken == [(30,)]
 
     async def test_an_empty_pool_mints_an_invite_for_the_visit(
@@ -184,7 +186,9 @@ class TestPool:
         assert answer.status_code == 302
         [params] = tg.calls_of("createChatInviteLink")
         assert params["creates_join_request"] is True and "member_limit" not in params
-        [(link, status, uid)] = await rows(runtime, "SELECT invite_link, status, uid FROM tg_invite")
+        [(link, status, uid)] = await rows(
+            runtime, "SELECT invite_link, status, uid FROM tg_invite"
+        )
         [(click_uid,)] = await rows(runtime, "SELECT uid FROM click")
         assert (link, status, uid) == (answer.headers["location"], "taken", click_uid)
 

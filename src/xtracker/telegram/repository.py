@@ -141,6 +141,10 @@ SELECT_INVITE = (
 USE_INVITE = (
     "UPDATE tg_invite SET status = 'used', used_at_ms = ? WHERE id = ? AND status <> 'used'"
 )
+SELECT_LAST_REQUEST = (
+    "SELECT link_id, uid FROM tg_member_event WHERE space_id = ? AND chat_id = ? AND tg_id = ?"
+    " AND kind = 'join_request' AND uid IS NOT NULL ORDER BY ts_ms DESC LIMIT 1"
+)
 SELECT_CHANNEL = "SELECT id FROM tg_channel WHERE space_id = ? AND chat_id = ?"
 SELECT_AUTO_APPROVE = "SELECT auto_approve FROM tg_channel_link WHERE link_id = ?"
 SELECT_DRIP = (

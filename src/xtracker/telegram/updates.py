@@ -155,6 +155,10 @@ async def _chat_member(tx: Tx, space_id: str, update: dict[str, Any], now_ms: in
         invite = await tx.fetchone(repo.SELECT_INVITE, (raw_link, space_id))
         if invite is not None:
             link_id, uid = invite[1], invite[2]
+    if now and uid is None and user.get("id"):  # approved join requests come without the link
+        request = await tx.fetchone(repo.SELECT_LAST_REQUEST, (space_id, chat_id, int(user["id"])))
+        if request is not None:
+            link_id, uid = request
     date_ms = int(update.get("date") or now_ms // 1000) * 1000
     await tx.execute(
         repo.INSERT_MEMBER_EVENT,

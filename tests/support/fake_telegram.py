@@ -17,7 +17,9 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +136,7 @@ class FakeTelegram:
         self.failures.append(Failure(method.lower(), code, description, retry_after, times, when))
 
     def now(self) -> int:
-        return int(self._now_s()) if self._now_s else int(asyncio.get_event_loop().time())
+        return int(self._now_s()) if self._now_s else int(time.time())
 
     def calls_of(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method.lower()]
@@ -419,3 +421,20 @@ class FakeTelegram:
                 await asyncio.wait_for(self._new_update.wait(), min(timeout, 2.0))
         limit = int(params.get("limit") or 100)
         return list(queue[:limit])
+
+
+@contextlib.contextmanager
+def threaded(fake: FakeTelegram) -> Iterator[FakeTelegram]:
+    """Serve ``fake`` from its own thread and event loop (for synchronous tests and the docs
+    runner). Test helpers that push updates may be called from any thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-telegram", daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(fake.__aenter__(), loop).result(10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.__aexit__(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -23,8 +23,9 @@ CHANNEL_ID = -1001987654321
 CHANNEL_USERNAME = "promo_channel"
 
 
-def fake_for(clock: FrozenClock) -> FakeTelegram:
-    fake = FakeTelegram(now_s=lambda: clock.now_ms() / 1000)
+def fake_for(clock: FrozenClock | None = None) -> FakeTelegram:
+    """A fake Bot API with our bot, admin (may invite users) of a public channel."""
+    fake = FakeTelegram(now_s=(lambda: clock.now_ms() / 1000) if clock else None)
     fake.add_bot(TOKEN, BOT_USER_ID, BOT_USERNAME)
     fake.add_channel(CHANNEL_ID, "Promo signals", username=CHANNEL_USERNAME, members=1200)
     fake.make_admin(CHANNEL_ID, BOT_USER_ID)

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
+from xtracker.alert import tasks as alert_tasks
+from xtracker.alert.endpoints import router as alert_router
 from xtracker.click.endpoints import router as click_router
 from xtracker.dashboard.deck import router as deck_router
 from xtracker.dashboard.destinations import router as dashboard_destinations_router
@@ -35,11 +37,11 @@ def routers() -> list[APIRouter]:
     dashboard = [dashboard_router, deck_router, dashboard_destinations_router]
     return [*delivery,
             space_router, link_router, event_router, click_router, user_router, *dashboard,
-            domain_router, report_router]  # fmt: skip
+            domain_router, alert_router, report_router]  # fmt: skip
 
 
 def installers() -> list[Installer]:
-    return [delivery_tasks.install, user_access.install, domain_tasks.install]
+    return [delivery_tasks.install, user_access.install, domain_tasks.install, alert_tasks.install]
 
 
 async def install_all(runtime: Runtime, role: str) -> None:

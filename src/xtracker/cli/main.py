@@ -12,6 +12,7 @@ from xtracker.cli.common import console, settings
 from xtracker.cli.core import clicks_app, events_app, key_app, link_app, space_app
 from xtracker.cli.report import report_app
 from xtracker.cli.delivery import deliveries_app, destination_app, worker
+from xtracker.cli.alert import alert_app
 from xtracker.cli.domain import domain_app
 from xtracker.cli.user import user_app
 from xtracker.db.migrate import upgrade
@@ -32,6 +33,7 @@ app.add_typer(destination_app, name="destination")
 app.add_typer(deliveries_app, name="deliveries")
 app.command("worker")(worker)
 app.add_typer(domain_app, name="domain")
+app.add_typer(alert_app, name="alert")
 app.add_typer(user_app, name="user")
 
 

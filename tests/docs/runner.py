@@ -55,6 +55,12 @@ RUN_FLAGS = {"norun", "error"}
 SHOW_FLAGS = {"expect"}
 ELLIPSIS = ("…", "...")
 BLOCK_TIMEOUT_S = 120.0
+# Outbound APIs point at a closed loopback port unless a page's service or env says otherwise,
+# so no example ever reaches the internet.
+NO_INTERNET = {
+    "XTRACKER_META_GRAPH_URL": "http://127.0.0.1:9",
+    "XTRACKER_TELEGRAM_API_URL": "http://127.0.0.1:9",
+}
 SERVER_START_TIMEOUT_S = 40.0
 
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
@@ -579,6 +585,7 @@ def run_page(path: Path, template: Template, workroot: Path) -> int:
     env = base_env(
         dict(template.env, XTRACKER_DATA_DIR=str(data_dir), XTRACKER_LOG_LEVEL="warning")
     )
+    env.update(NO_INTERNET)  # a page that needs Meta or Telegram brings a fake (a service)
     env.update(page.env)
     ctx = PageContext(page, workdir, data_dir, env)
     with started_services(ctx), running_server(ctx) as (url, log):

@@ -42,6 +42,7 @@ def docs_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     return make_template(tmp_path_factory.mktemp("docs-template"))
 
 
+@pytest.mark.timeout(900)  # a page runs many CLI processes; the machine may be busy
 @pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
 def test_page_examples_run_against_a_real_server(
     path: Path, docs_template: Template, tmp_path: Path

@@ -7,8 +7,10 @@ before the commit (one ``executemany`` upsert per table); outside one (a plain
 transaction) they are written at once. Either way they commit or roll back with the rows
 they count, so the rollups always equal a recount of the raw tables (see ``recount``).
 
-Buckets are 15 minutes of UTC, so a day in any real timezone (offsets are whole quarter
-hours: +05:30 India, +05:45 Nepal, +12:45 Chatham) is an exact sum of buckets.
+Every count is kept at three levels: 15-minute buckets (level 0), UTC hours (1) and UTC
+days (2). A day in any real timezone (offsets are whole quarter hours: +05:30 India,
++05:45 Nepal, +12:45 Chatham) is an exact sum of buckets; a report reads whole UTC days
+and hours where its range allows and quarters only where a boundary cuts an hour.
 Events count at their ``occurred_at_ms``; clicks at their ``ts_ms``. An event's link,
 campaign, ad and country are those of its click as known when the event was recorded (or
 when its tg_id was bound); an event whose click is unknown counts as unattributed.
@@ -23,6 +25,9 @@ from xtracker.db.dialect import Tx
 from xtracker.db.writer import tx_deferred
 
 BUCKET_MS = 15 * 60 * 1000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+LEVELS = ((0, BUCKET_MS), (1, HOUR_MS), (2, DAY_MS))
 DIM_MAX = 128
 EVENTS = ("contact", "subscribed", "registration", "deposit")
 COUNTERS = ("clicks", *EVENTS, "revenue_cents")
@@ -40,6 +45,7 @@ SELECT_UNBOUND_EVENTS = (
 
 MAIN_KEY = (
     "space_id",
+    "level",
     "bucket_ms",
     "link_id",
     "campaign_id",
@@ -50,6 +56,7 @@ MAIN_KEY = (
 )
 GEO_KEY = (
     "space_id",
+    "level",
     "bucket_ms",
     "link_id",
     "campaign_id",
@@ -130,21 +137,22 @@ class RollupDeltas:
         n: int = 1,
         revenue_cents: int = 0,
     ) -> None:
-        bucket = bucket_of(ts_ms)
         link_id, campaign_id, campaign_name, ad_id, ad_name, country = dims
         index = _INDEX[counter]
-        for table, key in (
-            (
-                self.main,
-                (space_id, bucket, link_id, campaign_id, campaign_name, ad_id, ad_name, currency),
-            ),
-            (self.geo, (space_id, bucket, link_id, campaign_id, campaign_name, country, currency)),
-        ):
-            cell = table.get(key)
-            if cell is None:
-                cell = table[key] = [0, 0, 0, 0, 0, 0]
-            cell[index] += n
-            cell[5] += revenue_cents
+        main, geo = self.main, self.geo
+        for level, size in LEVELS:
+            bucket = ts_ms - ts_ms % size
+            for table, key in (
+                (main, (space_id, level, bucket, link_id, campaign_id, campaign_name, ad_id,
+                        ad_name, currency)),
+                (geo, (space_id, level, bucket, link_id, campaign_id, campaign_name, country,
+                       currency)),
+            ):  # fmt: skip
+                cell = table.get(key)
+                if cell is None:
+                    cell = table[key] = [0, 0, 0, 0, 0, 0]
+                cell[index] += n
+                cell[5] += revenue_cents
 
     def add_click(self, space_id: str, ts_ms: int, dims: Dims) -> None:
         self.add(space_id, ts_ms, dims, "", "clicks")
@@ -252,7 +260,7 @@ _CLICK_DIM_SQL = (
 async def recount(
     tx: Tx, space_id: str, *, geo: bool = False
 ) -> dict[tuple[Any, ...], tuple[int, ...]]:
-    """Every rollup cell of a space recounted from the raw tables (non-zero cells only)."""
+    """Every rollup cell of a space (all levels) recounted from the raw tables."""
     link, cid, cname, aid, aname, country = _CLICK_DIM_SQL
     dims = [link, cid, cname, country] if geo else [link, cid, cname, aid, aname]
     names = [f"d{i}" for i in range(len(dims))]
@@ -279,7 +287,20 @@ async def recount(
         f" SUM(rev) FROM ({clicks} UNION ALL {events}) t GROUP BY {group}"
     )
     rows = await tx.fetchall(sql, (False, space_id, space_id))
-    return {tuple(r[: len(names) + 3]): tuple(int(v) for v in r[len(names) + 3 :]) for r in rows}
+    cells: dict[tuple[Any, ...], list[int]] = {}
+    n = len(names) + 3
+    for r in rows:
+        space, bucket, *rest = r[:n]
+        counts = [int(v) for v in r[n:]]
+        for level, size in LEVELS:
+            key = (space, level, int(bucket) - int(bucket) % size, *rest)
+            cell = cells.get(key)
+            if cell is None:
+                cells[key] = counts.copy()
+            else:
+                for i, v in enumerate(counts):
+                    cell[i] += v
+    return {k: tuple(v) for k, v in cells.items()}
 
 
 async def stored(

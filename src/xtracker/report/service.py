@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xtracker.db.models import Base, Space
@@ -26,6 +26,7 @@ from xtracker.kit.ids import uid_time_ms
 from xtracker.kit.money import format_amount
 from xtracker.report import schemas
 from xtracker.report.ranges import date_range, local_midnight_ms, zone
+from xtracker.report.rollup import LEVELS
 
 COUNT_SUMS = (
     "SUM(clicks), SUM(contact), SUM(subscribed), SUM(registration), SUM(deposit),"
@@ -98,16 +99,50 @@ def _range(f: schemas.ReportFilter) -> schemas.Range:
     return schemas.Range(start_ms=f.start_ms, end_ms=f.end_ms, timezone=f.timezone, preset=f.preset)
 
 
-def _where(f: schemas.ReportFilter) -> tuple[str, dict[str, Any]]:
-    sql = "space_id = :space AND bucket_ms >= :start AND bucket_ms < :end"
-    params: dict[str, Any] = {"space": f.space_id, "start": f.start_ms, "end": f.end_ms}
+def pieces(start_ms: int, end_ms: int, splits: Sequence[int] = ()) -> dict[int, list[int]]:
+    """Rollup level → bucket starts that tile ``[start_ms, end_ms)`` exactly, the largest
+    that fit, none crossing a split point (a local hour or day boundary of a time series)."""
+    cuts = sorted({p for p in splits if start_ms < p < end_ms})
+    out: dict[int, list[int]] = {level: [] for level, _size in LEVELS}
+    t, next_cut = start_ms, 0
+    while t < end_ms:
+        while next_cut < len(cuts) and cuts[next_cut] <= t:
+            next_cut += 1
+        limit = cuts[next_cut] if next_cut < len(cuts) else end_ms
+        for level, size in reversed(LEVELS):
+            if (t % size == 0 and t + size <= limit) or level == 0:
+                out[level].append(t)
+                t += size
+                break
+    return out
+
+
+async def _sums(
+    session: AsyncSession,
+    table: str,
+    f: schemas.ReportFilter,
+    group: Sequence[str],
+    splits: Sequence[int] = (),
+) -> list[Any]:
+    """``SELECT group…, currency, sums`` over the filter's range, read level by level."""
+    cols = ", ".join([*group, "currency"])
+    where = "space_id = :space AND level = :level AND bucket_ms IN :buckets"
+    params: dict[str, Any] = {"space": f.space_id}
     if f.link_id is not None:
-        sql += " AND link_id = :link"
+        where += " AND link_id = :link"
         params["link"] = f.link_id
     if f.campaign is not None:
-        sql += " AND (campaign_id = :campaign OR campaign_name = :campaign)"
+        where += " AND (campaign_id = :campaign OR campaign_name = :campaign)"
         params["campaign"] = f.campaign
-    return sql, params
+    query = text(f"SELECT {cols}, {COUNT_SUMS} FROM {table} WHERE {where} GROUP BY {cols}")
+    query = query.bindparams(bindparam("buckets", expanding=True))
+    rows: list[Any] = []
+    for level, buckets in pieces(f.start_ms, f.end_ms, splits).items():
+        for at in range(0, len(buckets), 1000):
+            chunk = buckets[at : at + 1000]
+            result = await session.execute(query, {**params, "level": level, "buckets": chunk})
+            rows.extend(result.all())
+    return rows
 
 
 class _Counts:
@@ -161,11 +196,7 @@ async def conflicts(session: AsyncSession, f: schemas.ReportFilter) -> int:
 
 async def funnel(session: AsyncSession, f: schemas.ReportFilter) -> schemas.Funnel:
     """click → contact → subscribed → registration → deposit, with step rates and drop-off."""
-    where, params = _where(f)
-    rows = await session.execute(
-        text(f"SELECT currency, {COUNT_SUMS} FROM report_rollup WHERE {where} GROUP BY currency"),
-        params,
-    )
+    rows = await _sums(session, "report_rollup", f, ())
     total = _Counts()
     for row in rows:
         total.add(row[0], row[1:])
@@ -232,14 +263,7 @@ async def timeseries(
     if bucket not in ("hour", "day"):
         raise ValidationFailed("bucket must be hour or day", field="bucket")
     starts = _bucket_starts(f, bucket)
-    where, params = _where(f)
-    rows = await session.execute(
-        text(
-            f"SELECT bucket_ms, currency, {COUNT_SUMS} FROM report_rollup WHERE {where}"
-            " GROUP BY bucket_ms, currency"
-        ),
-        params,
-    )
+    rows = await _sums(session, "report_rollup", f, ("bucket_ms",), starts)
     sums = [_Counts() for _ in starts]
     for row in rows:
         index = bisect_right(starts, int(row[0])) - 1
@@ -329,15 +353,7 @@ async def attribution(
     if order not in ("asc", "desc"):
         raise ValidationFailed("order must be asc or desc", field="order")
     columns = GROUPS[group_by]
-    where, params = _where(f)
-    cols = ", ".join(columns)
-    rows = await session.execute(
-        text(
-            f"SELECT {cols}, currency, {COUNT_SUMS} FROM report_rollup WHERE {where}"
-            f" GROUP BY {cols}, currency"
-        ),
-        params,
-    )
+    rows = await _sums(session, "report_rollup", f, columns)
     groups: dict[tuple[str, ...], _Counts] = {}
     total = _Counts()
     n = len(columns)
@@ -459,14 +475,7 @@ async def countries(
     """Clicks, deposits or revenue per country (ISO alpha-2), largest first."""
     if metric not in ("clicks", "deposits", "revenue"):
         raise ValidationFailed("metric must be clicks, deposits or revenue", field="metric")
-    where, params = _where(f)
-    rows = await session.execute(
-        text(
-            f"SELECT country, currency, {COUNT_SUMS} FROM report_geo WHERE {where}"
-            " GROUP BY country, currency"
-        ),
-        params,
-    )
+    rows = await _sums(session, "report_geo", f, ("country",))
     groups: dict[str, _Counts] = {}
     for row in rows:
         groups.setdefault(str(row[0]), _Counts()).add(row[1], row[2:])

@@ -1,8 +1,9 @@
-"""Report rollups: exact counters per 15-minute bucket, kept in the write transactions.
+"""Report rollups: exact counters kept in the write transactions, at three levels.
 
 ``report_rollup`` answers the funnel, the time series and the attribution table;
-``report_geo`` answers the world map. Each row is one (space, bucket, dimensions, currency)
-cell. Dimension values are never NULL ('' means "none") so the primary key is also the
+``report_geo`` answers the world map. Each row is one (space, level, bucket, dimensions,
+currency) cell; every count is kept at level 0 (15-minute buckets), 1 (UTC hours) and
+2 (UTC days), so a report reads whole days where it can and quarters only at its edges. Dimension values are never NULL ('' means "none") so the primary key is also the
 upsert target on both databases; long campaign and ad names are cut to 128 characters.
 Clicks and non-money events count in the row whose currency is ''; deposits count in the
 row of their own currency, so revenue is never summed across currencies.
@@ -10,7 +11,7 @@ row of their own currency, so revenue is never summed across currencies.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xtracker.db.models.base import Base
@@ -20,8 +21,10 @@ class ReportRollup(Base):
     """Clicks (bots excluded), events and revenue per bucket, link, campaign and ad."""
 
     __tablename__ = "report_rollup"
+    __table_args__ = {"sqlite_with_rowid": False}  # the rows live in the key's B-tree
 
     space_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     link_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -41,8 +44,10 @@ class ReportGeo(Base):
     """The same counters per bucket, link, campaign and country (the world map)."""
 
     __tablename__ = "report_geo"
+    __table_args__ = {"sqlite_with_rowid": False}  # the rows live in the key's B-tree
 
     space_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     link_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -25,6 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "report_rollup",
         sa.Column("space_id", sa.String(length=32), nullable=False),
+        sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column("bucket_ms", sa.BigInteger(), nullable=False),
         sa.Column("link_id", sa.String(length=32), nullable=False),
         sa.Column("campaign_id", sa.String(length=128), nullable=False),
@@ -35,6 +36,7 @@ def upgrade() -> None:
         *_counters(),
         sa.PrimaryKeyConstraint(
             "space_id",
+            "level",
             "bucket_ms",
             "link_id",
             "campaign_id",
@@ -44,10 +46,12 @@ def upgrade() -> None:
             "currency",
             name=op.f("pk_report_rollup"),
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "report_geo",
         sa.Column("space_id", sa.String(length=32), nullable=False),
+        sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column("bucket_ms", sa.BigInteger(), nullable=False),
         sa.Column("link_id", sa.String(length=32), nullable=False),
         sa.Column("campaign_id", sa.String(length=128), nullable=False),
@@ -57,6 +61,7 @@ def upgrade() -> None:
         *_counters(),
         sa.PrimaryKeyConstraint(
             "space_id",
+            "level",
             "bucket_ms",
             "link_id",
             "campaign_id",
@@ -65,6 +70,7 @@ def upgrade() -> None:
             "currency",
             name=op.f("pk_report_geo"),
         ),
+        sqlite_with_rowid=False,
     )
 
 

@@ -18,6 +18,7 @@ from xtracker.alert.repository import alert_repository
 from xtracker.domain.service import domain_service
 from xtracker.link.service import link_service
 from xtracker.report import service as report_service
+from xtracker.report.ranges import align
 from xtracker.report.schemas import AttributionRow, ReportFilter
 
 MIN_MS = 60_000
@@ -57,6 +58,7 @@ class RuleSpec:
 async def _links(
     session: AsyncSession, space_id: str, start_ms: int, end_ms: int
 ) -> dict[str, AttributionRow]:
+    start_ms, end_ms = align(start_ms, end_ms)  # whole 15-minute buckets, as reports read them
     f = ReportFilter(space_id=space_id, start_ms=start_ms, end_ms=end_ms)
     rows = (await report_service.attribution(session, f, group_by="link")).rows
     return {r.link_id: r for r in rows if r.link_id}

@@ -12,7 +12,7 @@ from xtracker.link.service import link_service
 from xtracker.space.access import SpaceAccess, runtime_of, space_access
 from xtracker.telegram import repository as repo
 from xtracker.telegram import schemas
-from xtracker.telegram.service import telegram_service
+from xtracker.telegram.service import state_of, telegram_service
 
 router = APIRouter(prefix="/api/spaces/{space}/telegram", tags=["telegram"])
 webhook_router = APIRouter(tags=["telegram"])
@@ -28,6 +28,7 @@ async def connect_bot(
     rt = runtime_of(request)
     async with session_scope(rt.sessions) as session:
         bot = await telegram_service.connect(session, rt, access.space.id, data)
+    state_of(rt).bots_wake.set()  # committed: a polling loop may start for it now
     return telegram_service.bot_schema(bot)
 
 

@@ -114,6 +114,7 @@ class TelegramState:
     tokens: dict[str, str] = field(default_factory=dict)  # bot id → decrypted token
     refill_wake: asyncio.Event = field(default_factory=asyncio.Event)
     actions_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    bots_wake: asyncio.Event = field(default_factory=asyncio.Event)  # a bot (re)connected
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 

@@ -30,16 +30,23 @@ log = logging.getLogger("xtracker.telegram")
 HOUR_S = 3600
 
 
-async def _wait(event: asyncio.Event, timeout_s: float) -> None:
+async def _wait(event: asyncio.Event, timeout_s: float) -> bool:
+    """Wait for ``event`` or the timeout; True when woken by the event."""
+    woken = False
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), timeout=max(0.0, timeout_s))
+        woken = True
     event.clear()
+    return woken
 
 
 async def refill_loop(rt: Runtime) -> None:
     state = state_of(rt)
     failures = 0
+    woken = False
     while True:
+        if woken:  # woken by a visit or a settings change: let its transaction commit first
+            await asyncio.sleep(0.5)
         try:
             wait_s = await telegram_service.refill_once(rt)
             failures = 0
@@ -47,7 +54,9 @@ async def refill_loop(rt: Runtime) -> None:
             failures += 1
             wait_s = min(300.0, 2.0**failures)
             log.exception("telegram.refill_invites failed; retrying in %.0fs", wait_s)
-        await _wait(state.refill_wake, wait_s)
+        if woken:
+            wait_s = min(wait_s, 2.0)  # and look once more, in case it committed later
+        woken = await _wait(state.refill_wake, wait_s)
 
 
 async def drip_loop(rt: Runtime) -> None:
@@ -105,7 +114,8 @@ async def poll_supervisor(rt: Runtime) -> None:
                     running[bot.id] = asyncio.get_running_loop().create_task(
                         poll_loop(rt, bot.id), name=f"telegram.poll.{bot.username}"
                     )
-            await asyncio.sleep(30)
+            if await _wait(state_of(rt).bots_wake, 30.0):
+                await asyncio.sleep(0.2)
     finally:
         for task in running.values():
             task.cancel()

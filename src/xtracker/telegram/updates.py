@@ -65,13 +65,24 @@ def handle_update_job(bot_id: str, space_id: str, update: dict[str, Any], now_ms
         fresh = await tx.fetchone(repo.INSERT_UPDATE, (bot_id, update_id, now_ms))
         if fresh is None:
             return UpdateOutcome("duplicate")
-        if isinstance(update.get("chat_join_request"), dict):
-            return await _join_request(tx, bot_id, space_id, update["chat_join_request"], now_ms)
-        if isinstance(update.get("chat_member"), dict):
-            return await _chat_member(tx, space_id, update["chat_member"], now_ms)
-        return UpdateOutcome("ignored", kind=next((k for k in update if k != "update_id"), None))
+        request, member = update.get("chat_join_request"), update.get("chat_member")
+        if isinstance(request, dict) and _ids(request) is not None:
+            return await _join_request(tx, bot_id, space_id, request, now_ms)
+        if isinstance(member, dict) and _ids(member) is not None:
+            return await _chat_member(tx, space_id, member, now_ms)
+        kind = next((k for k in update if k != "update_id"), None)
+        return UpdateOutcome("ignored", kind=kind)
 
     return job
+
+
+def _ids(payload: dict[str, Any]) -> tuple[int, int] | None:
+    """(chat id, user id) of a well-formed update; None lets a malformed one be skipped
+    (answered 200, so Telegram does not retry it forever)."""
+    try:
+        return int(payload["chat"]["id"]), int(payload["from"]["id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 async def _join_request(

@@ -97,6 +97,7 @@ class _Receiver(BaseHTTPRequestHandler):
         )  # type: ignore[attr-defined]
 
     do_PUT = do_POST
+    do_GET = do_POST
 
     def log_message(self, *args: object) -> None:
         return

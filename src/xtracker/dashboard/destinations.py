@@ -131,6 +131,7 @@ async def _detail_page(
         )
     stats = (await _delivery_rows(sp)).get(found.id)
     return page(request, "destination_edit.html", status=status, sp=sp, d=item, stats=stats,
+                canonical_url=f"/s/{sp.space.slug}/destinations/{item.id}",
                 recent=recent, kinds=KIND_LABELS, canonicals=CANONICAL_EVENTS,
                 saved=request.query_params.get("saved") == "1",
                 replayed=request.query_params.get("replayed"), **extra)  # fmt: skip

@@ -299,6 +299,7 @@ async def _keys_page(
     live = [k for k in keys if k.expires_at_ms is None or k.expires_at_ms > now]
     snippets = build_snippets(sp.rt.settings.public_url, sp.space.slug, bearer, ingest)
     return page(request, "keys.html", sp=sp, keys=live, snippets=snippets, bearer=bearer,
+                canonical_url=f"/s/{sp.space.slug}/keys",
                 ingest=ingest, created=created, rotated=rotated,
                 public_url=sp.rt.settings.public_url.rstrip("/"))  # fmt: skip
 

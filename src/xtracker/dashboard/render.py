@@ -59,5 +59,7 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
     context["csrf"] = csrf_token(request)
     context["request"] = request
     context["path"] = request.url.path
+    if request.method != "GET":  # reloading this page must not post the form again
+        context.setdefault("canonical_url", request.url.path)
     html = ENV.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)

@@ -34,6 +34,9 @@ window.XT = {
 };
 
 document.addEventListener("DOMContentLoaded", () => {
+  // A page answering a POST (a secret shown once, a form with errors) becomes a plain GET
+  // history entry: reloading it never re-submits the form (no second rotation).
+  if (document.body.dataset.canonicalUrl) history.replaceState(null, "", document.body.dataset.canonicalUrl);
   const toggle = document.getElementById("theme-toggle");
   if (toggle) toggle.addEventListener("click", () => {
     const next = XT.theme() === "dark" ? "light" : "dark";

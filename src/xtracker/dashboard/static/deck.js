@@ -254,6 +254,7 @@
 
   // loading --------------------------------------------------------------------------------
   async function refresh() {
+    const view = params();
     const jobs = [
       report("funnel").then((d) => { drawFunnel(d); drawGauge(); }),
       report("timeseries", { bucket: bucket() }).then(drawTimeseries),
@@ -265,6 +266,7 @@
     const results = await Promise.allSettled(jobs);
     for (const r of results) if (r.status === "rejected") console.warn("deck:", r.reason);
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
+    document.body.dataset.view = view;  // which filters the numbers on screen are for
   }
   let pending = null;
   function refreshSoon() {
@@ -281,7 +283,7 @@
     const what = item.kind === "click" ? "click" : item.event;
     const where = [linkNames[item.link_id] || "", item.country || "", item.ad_name || item.campaign_name || ""]
       .filter(Boolean).join(" · ");
-    li.append(XT.el("span", { class: "t" }, new Date(item.ts_ms).toLocaleTimeString()),
+    li.append(XT.el("span", { class: "t" }, new Date(item.ts_ms).toLocaleTimeString([], { hour12: false })),
       XT.el("span", { class: "ev-" + what }, what),
       XT.el("span", { class: "small" }, where || (item.uid || "")),
       XT.el("span", { class: "v" }, item.value ? `${item.value} ${item.currency || ""}` : ""));

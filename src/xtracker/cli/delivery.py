@@ -307,4 +307,9 @@ def worker() -> None:
         finally:
             await rt.close()
 
-    asyncio.run(main())
+    try:  # uvloop roughly doubles what one core delivers (bench/delivery.py)
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with granian[uvloop]
+        asyncio.run(main())
+    else:
+        uvloop.run(main())

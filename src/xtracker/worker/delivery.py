@@ -17,6 +17,7 @@ import random
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -70,12 +71,13 @@ class DeliveryWorker:
         self.poll_s = s.delivery_poll_ms / 1000
         self._resolver = resolver
         self._rng = rng or random.Random()
-        self._sem = asyncio.Semaphore(self.concurrency)
+        # ``concurrency`` lanes take work from one queue: no task per request
+        self._queue: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._lanes: list[asyncio.Task[None]] = []
         self._targets: dict[str, Target] = {}
         self._inflight: set[str] = set()
         self._results: list[repo.Result] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()
         self._stop = asyncio.Event()
         self._last_expiry_check = 0
@@ -102,6 +104,10 @@ class DeliveryWorker:
         )  # fmt: skip
 
     async def close(self) -> None:
+        for lane in self._lanes:
+            lane.cancel()
+        await asyncio.gather(*self._lanes, return_exceptions=True)
+        self._lanes.clear()
         if self.ctx is not None:
             await self.ctx.session.close()
             await self.ctx.meta_session.close()
@@ -128,8 +134,7 @@ class DeliveryWorker:
         return count
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._queue.join()
         while self._flusher is not None:
             await asyncio.shield(self._flusher)
 
@@ -161,8 +166,8 @@ class DeliveryWorker:
 
     async def _abandon(self) -> None:
         """Cancelled mid-flight: give unrecorded rows back at once instead of at lease end."""
-        for task in list(self._tasks):
-            task.cancel()
+        for lane in self._lanes:
+            lane.cancel()
         owner, now = self.owner, self.rt.clock.now_ms()
         if self._results:
             pending, self._results = self._results, []
@@ -206,12 +211,11 @@ class DeliveryWorker:
             if target is not None and target.kind == "fb_capi":
                 for start in range(0, len(items), fb_capi.MAX_BATCH):
                     chunk = items[start : start + fb_capi.MAX_BATCH]
-                    self._spawn(self._send_meta(target, chunk, claimed.probes))
+                    self._spawn(partial(self._send_meta, target, chunk, claimed.probes))
             else:
                 for dispatch in items:
-                    self._spawn(
-                        self._send_one(target, dispatch, dispatch.outbox_id in claimed.probes)
-                    )
+                    probe = dispatch.outbox_id in claimed.probes
+                    self._spawn(partial(self._send_one, target, dispatch, probe))
         return len(claimed.ids)
 
     def _target(self, row: tuple[Any, ...]) -> Target:
@@ -222,10 +226,20 @@ class DeliveryWorker:
         return Target(destination_id, kind, repo.parse_config(config), hidden, proxy_url,
                       int(updated_at_ms))  # fmt: skip
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, work: Callable[[], Awaitable[None]]) -> None:
+        if not self._lanes:
+            self._lanes = [asyncio.ensure_future(self._lane()) for _ in range(self.concurrency)]
+        self._queue.put_nowait(work)
+
+    async def _lane(self) -> None:
+        while True:
+            work = await self._queue.get()
+            try:
+                await work()
+            except Exception:  # never lose a lane; the rows come back when their lease ends
+                log.exception("delivery lane failed")
+            finally:
+                self._queue.task_done()
 
     async def _send_one(self, target: Target | None, dispatch: Dispatch, probe: bool) -> None:
         assert self.ctx is not None
@@ -235,18 +249,16 @@ class DeliveryWorker:
             send: Callable[[SendContext, Target, Dispatch], Awaitable[Outcome]] = (
                 webhook.send if target.kind == "webhook" else s2s_postback.send
             )
-            async with self._sem:
-                outcome = await self._guard(send(self.ctx, target, dispatch))
+            outcome = await self._guard(send(self.ctx, target, dispatch))
         self._finish([(dispatch, outcome, probe)])
 
     async def _send_meta(self, target: Target, batch: list[Dispatch], probes: set[str]) -> None:
         assert self.ctx is not None
-        async with self._sem:
-            try:
-                outcomes = await fb_capi.send_batch(self.ctx, target, batch)
-            except Exception as exc:  # a bug must not strand the rows: record it
-                log.exception("fb_capi sender failed")
-                outcomes = [Outcome("transient", error=f"internal error: {exc!r}")] * len(batch)
+        try:
+            outcomes = await fb_capi.send_batch(self.ctx, target, batch)
+        except Exception as exc:  # a bug must not strand the rows: record it
+            log.exception("fb_capi sender failed")
+            outcomes = [Outcome("transient", error=f"internal error: {exc!r}")] * len(batch)
         self._finish([(d, o, d.outbox_id in probes) for d, o in zip(batch, outcomes, strict=True)])
 
     async def _guard(self, coro: Awaitable[Outcome]) -> Outcome:

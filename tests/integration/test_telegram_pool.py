@@ -192,6 +192,31 @@ class TestPool:
         [(click_uid,)] = await rows(runtime, "SELECT uid FROM click")
         assert (link, status, uid) == (answer.headers["location"], "taken", click_uid)
 
+    async def test_visits_beyond_the_pool_mint_their_own_and_the_pool_refills(
+        self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram, runtime: Runtime
+    ) -> None:
+        await connect_bot(http, space)
+        await channel_link(http, space, depth=2)
+        await telegram_service.refill_once(runtime)
+        answers = [await visit(http) for _ in range(3)]
+        assert len({a.headers["location"] for a in answers}) == 3
+        assert len(tg.calls_of("createChatInviteLink")) == 3  # two pre-minted, one inline
+        await telegram_service.refill_once(runtime)
+        pool = (await http.get(f"/api/spaces/{space.slug}/telegram/links",
+                               headers=space.auth)).json()[0]  # fmt: skip
+        assert (pool["available"], pool["taken"]) == (2, 3)
+
+    async def test_deleting_the_link_drops_its_pool_and_drip(
+        self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram, runtime: Runtime
+    ) -> None:
+        await connect_bot(http, space)
+        await channel_link(http, space, depth=2, drip=[{"delay_s": 0, "text": "hi"}])
+        await telegram_service.refill_once(runtime)
+        r = await http.delete(f"/api/spaces/{space.slug}/links/promo", headers=space.auth)
+        assert r.status_code == 204
+        for table in ("tg_invite", "tg_channel_link", "tg_drip_step"):
+            assert await rows(runtime, f"SELECT count(*) FROM {table}") == [(0,)]
+
     async def test_the_landing_says_so_when_telegram_is_unreachable(
         self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram, runtime: Runtime
     ) -> None:

@@ -111,7 +111,7 @@ class TelegramState:
     pacer: SendPacer = field(default_factory=SendPacer)
     paused_until_ms: dict[str, int] = field(default_factory=dict)  # bot id → flood control
     targets: dict[str, tuple[float, repo.LinkTarget | None]] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)  # bot id → decrypted token
+    tokens: dict[str, str] = field(default_factory=dict)  # ciphertext → token
     refill_wake: asyncio.Event = field(default_factory=asyncio.Event)
     actions_wake: asyncio.Event = field(default_factory=asyncio.Event)
     bots_wake: asyncio.Event = field(default_factory=asyncio.Event)  # a bot (re)connected
@@ -138,10 +138,14 @@ class TelegramService:
         return TelegramClient(token, base_url=rt.settings.telegram_api_url, http=state_of(rt).http)
 
     def token_of(self, rt: Runtime, bot_id: str, token_enc: str) -> str:
+        """The decrypted token, cached by its ciphertext: a reconnected bot (new token) is
+        picked up by every process at its next read of the row."""
         tokens = state_of(rt).tokens
-        if bot_id not in tokens:
-            tokens[bot_id] = rt.secrets.decrypt(token_enc)
-        return tokens[bot_id]
+        if token_enc not in tokens:
+            if len(tokens) > 10_000:
+                tokens.clear()
+            tokens[token_enc] = rt.secrets.decrypt(token_enc)
+        return tokens[token_enc]
 
     def bot_client(self, rt: Runtime, bot: TelegramBot) -> TelegramClient:
         return self.client(rt, self.token_of(rt, bot.id, bot.token_enc))
@@ -170,7 +174,6 @@ class TelegramService:
         bot.bot_user_id, bot.username = me.id, me.username
         bot.token_enc = rt.secrets.encrypt(token)
         bot.updated_at_ms = now
-        state_of(rt).tokens.pop(bot.id, None)
         try:
             if data.webhook_url:
                 base = data.webhook_url.rstrip("/")

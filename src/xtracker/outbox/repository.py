@@ -154,6 +154,14 @@ async def load(tx: Tx, ids: list[str]) -> list[Dispatch]:
     return out
 
 
+async def fail_orphans(tx: Tx, ids: set[str], now_ms: int) -> None:
+    await tx.executemany(
+        "UPDATE event_outbox SET status = 'failed_permanently', last_error = 'event not found',"
+        " lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = ? WHERE id = ?",
+        [(now_ms, outbox_id) for outbox_id in sorted(ids)],
+    )
+
+
 async def load_destinations(tx: Tx, ids: list[str]) -> list[tuple[Any, ...]]:
     if not ids:
         return []

@@ -149,7 +149,10 @@ class DeliveryWorker:
                 room = self.max_inflight - len(self._inflight)
                 got = 0
                 if room >= min(self.batch, self.max_inflight // 2) or not self._inflight:
-                    got = await self._claim_and_dispatch(min(room, self.batch))
+                    try:
+                        got = await self._claim_and_dispatch(min(room, self.batch))
+                    except Exception:  # e.g. the database is briefly unreachable: keep going
+                        log.exception("claiming deliveries failed; retrying")
                 if got:
                     await asyncio.sleep(0)
                     continue
@@ -194,6 +197,10 @@ class DeliveryWorker:
                 await repo.return_expired(tx, now)
             claimed = await repo.claim(tx, owner, now, lease_until, limit)
             dispatches = await repo.load(tx, claimed.ids)
+            if len(dispatches) < len(claimed.ids):  # the event row is gone: nothing to send
+                await repo.fail_orphans(
+                    tx, set(claimed.ids) - {d.outbox_id for d in dispatches}, now
+                )
             wanted = sorted({d.destination_id for d in dispatches})
             return claimed, dispatches, await repo.load_destinations(tx, wanted)
 

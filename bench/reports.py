@@ -166,7 +166,7 @@ async def fill(rt: Runtime, space_id: str, n_clicks: int, n_events: int) -> dict
         await tx.executemany(
             "INSERT INTO link (id, space_id, slug, name, kind, target_url, title, text,"
             " button_label, auto_redirect, active, tags, created_at_ms, updated_at_ms)"
-            " VALUES (?, ?, ?, ?, 'web', 'https://o.example/?c={uid}', '', '', 'Go', ?, ?,"
+            " VALUES (?, ?, ?, ?, 'web', 'https://o.example/c/{uid}', '', '', 'Go', ?, ?,"
             " '[]', ?, ?)",
             [
                 (lid, space_id, f"b{space_id[-6:]}-{i}", f"Link {i}", False, True, NOW, NOW)
@@ -278,9 +278,11 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--postgres", help="admin DSN; a scratch database is created and dropped")
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        await bench(f"sqlite:///{tmp}/bench.db", "SQLite", args)
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            await bench(f"sqlite:///{tmp}/bench.db", "SQLite", args)
     if args.postgres:
         import asyncpg
 

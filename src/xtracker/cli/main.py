@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 import typer
@@ -10,12 +9,15 @@ import typer
 from xtracker import __version__
 from xtracker.cli.common import console, settings
 from xtracker.cli.core import clicks_app, events_app, key_app, link_app, space_app
+from xtracker.cli.demo import demo
 from xtracker.cli.report import report_app
 from xtracker.cli.delivery import deliveries_app, destination_app, worker
 from xtracker.cli.alert import alert_app
 from xtracker.cli.domain import domain_app
+from xtracker.cli.telegram import telegram_app
 from xtracker.cli.user import user_app
 from xtracker.db.migrate import upgrade
+from xtracker.ops.logging import configure_logging
 
 app = typer.Typer(
     name="xtracker",
@@ -29,12 +31,14 @@ app.add_typer(link_app, name="link")
 app.add_typer(events_app, name="events")
 app.add_typer(clicks_app, name="clicks")
 app.add_typer(report_app, name="report")
+app.command("demo")(demo)
 app.add_typer(destination_app, name="destination")
 app.add_typer(deliveries_app, name="deliveries")
 app.command("worker")(worker)
 app.add_typer(domain_app, name="domain")
 app.add_typer(alert_app, name="alert")
 app.add_typer(user_app, name="user")
+app.add_typer(telegram_app, name="telegram")
 
 
 @app.command()
@@ -60,9 +64,7 @@ def serve(
 ) -> None:
     """Run landings, the ingress and management APIs (and the delivery worker) in one process."""
     s = settings()
-    logging.basicConfig(
-        level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(s.log_level, s.log_format)
     upgrade(s)  # an empty database needs nothing else before the first run
     if "XTRACKER_PUBLIC_URL" not in os.environ:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only

@@ -337,3 +337,24 @@ class TestRemovedDestination:
 async def test_a_local_server_helper_answers(receiver: LocalServer) -> None:
     async with httpx.AsyncClient() as client:
         assert (await client.get(receiver.url + "/x")).status_code == 200
+
+
+class TestProxy:
+    async def test_a_destination_sends_through_its_own_http_proxy(
+        self, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime, now: FrozenClock,
+    ) -> None:  # fmt: skip
+        proxy = await LocalServer().start()  # a forward proxy answering for the target itself
+        try:
+            made = await add_destination(http, space, kind="webhook",
+                                         url="http://hooks.partner.example/in",
+                                         proxy_url=proxy.url)  # fmt: skip
+            await fire(http, space, event="contact", uid="u1")
+            await run_once(runtime)
+            [seen] = proxy.requests
+            assert seen.headers["Host"] == "hooks.partner.example"
+            assert seen.url == "http://hooks.partner.example/in"
+            assert seen.headers["webhook-id"] == (await deliveries(http, space))[0]["event_id"]
+            assert (await deliveries(http, space))[0]["status"] == "sent"
+            assert made["proxy_url"] == proxy.url
+        finally:
+            await proxy.stop()

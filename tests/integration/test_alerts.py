@@ -4,6 +4,7 @@ fires once and resolves once, stays quiet under its volume guard, and the local 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from tests.support.receivers import LocalServer, Reply, WebhookReceiver
 from tests.support.tg import CHANNEL_ID, connect_bot, wired
 from xtracker.alert import tasks as alert_tasks
 from xtracker.alert.schemas import EvalReport
+from xtracker.alert.service import evaluate
 from xtracker.config import Settings
 from xtracker.domain.router import DomainRouter
 from xtracker.kit.clock import FrozenClock
@@ -417,6 +419,23 @@ class TestSemantics:
         await monitor.tick()
         assert await monitor.alerts() == {"firing": [], "pending": [], "history": []}
         assert monitor.heard() == []
+
+    async def test_two_workers_evaluating_the_same_minute_count_once(
+        self, monitor: Monitor, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime
+    ) -> None:
+        await link(http, space)
+        await clicks(http, space, 200)
+        settings, clock = runtime.settings, monitor.clock
+        await asyncio.gather(evaluate(runtime.sessions, clock, settings),
+                             evaluate(runtime.sessions, clock, settings))  # fmt: skip
+        await monitor.tick(10_000)  # a third worker, 10 s later: still the same evaluation
+        listed = await monitor.alerts()
+        assert [a["state"] for a in listed["pending"]] == ["pending"]
+        await monitor.tick()
+        await asyncio.gather(evaluate(runtime.sessions, clock, settings),
+                             evaluate(runtime.sessions, clock, settings))  # fmt: skip
+        await monitor.tick(0)
+        assert monitor.heard() == [("alert.firing", "funnel_no_contact")]
 
     async def test_a_reminder_at_most_every_4_hours_while_firing(
         self, monitor: Monitor, http: httpx.AsyncClient, space: SpaceKeys

@@ -9,6 +9,7 @@ and kept as history. A pending episode that clears is dropped without a word.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from xtracker.alert import schemas
@@ -249,6 +251,9 @@ class AlertService:
                 last_eval_at_ms=now_ms, reminders=0,
             )  # fmt: skip
             session.add(alert)
+        elif now_ms - alert.last_eval_at_ms < settings.alert_eval_interval_s * 500:
+            # another worker evaluated this space moments ago: that evaluation counts, not ours
+            return
         alert.streak += 1
         alert.summary, alert.details = finding.summary, finding.details
         alert.object_name = finding.object_name[:255]
@@ -296,6 +301,18 @@ class AlertService:
 alert_service = AlertService()
 
 
+async def _space_lock(session: AsyncSession, space_id: str) -> bool:
+    """PostgreSQL: one evaluator per space at a time, across processes (released at commit).
+    SQLite has one writer, so evaluations there are serialised already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = int.from_bytes(
+        hashlib.sha256(f"alert:{space_id}".encode()).digest()[:8], "big", signed=True
+    )
+    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
+    return bool(result.scalar())
+
+
 async def evaluate(
     sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
 ) -> schemas.EvalReport:
@@ -307,8 +324,10 @@ async def evaluate(
     for space in spaces:
         try:
             async with session_scope(sessions) as session:
+                if not await _space_lock(session, space.id):
+                    continue  # another worker is evaluating this space right now
                 report = await alert_service.evaluate_space(session, space, settings, now_ms)
-        except Exception:  # a race with another worker, or a database hiccup: next minute
+        except Exception:  # a database hiccup: next minute
             log.exception("alert evaluation failed for space %s", space.id)
             continue
         for name in ("spaces", "findings", "fired", "resolved", "reminders"):

@@ -65,6 +65,7 @@ SERVER_START_TIMEOUT_S = 40.0
 
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+QUOTED_FENCE = re.compile(r"^\s*>[\s>]*(`{3,}|~{3,})")
 
 
 class DocsError(AssertionError):
@@ -124,6 +125,11 @@ def parse_markdown(text: str, path: Path = Path("page.md")) -> Page:
         line = lines[i]
         match = FENCE.match(line)
         if match is None:
+            if QUOTED_FENCE.match(line):
+                raise DocsError(
+                    f"{path.name}:{i + 1}: a code block inside a blockquote would not run;"
+                    " move it out of the quote"
+                )
             if title is None and line.startswith("# "):
                 title = line[2:].strip()
             directive = DIRECTIVE.match(line)

@@ -65,6 +65,10 @@ class TestParse:
         with pytest.raises(DocsError, match="unknown docs-test directive"):
             parse_markdown("# T\n<!-- docs-test: skip please -->\n")
 
+    def test_a_fence_inside_a_blockquote_is_refused_rather_than_skipped(self) -> None:
+        with pytest.raises(DocsError, match="inside a blockquote"):
+            parse_markdown(page("# T\n> '''bash\n> echo\n> '''\n"))
+
     def test_unclosed_fence_is_refused(self) -> None:
         with pytest.raises(DocsError, match="never closed"):
             parse_markdown(page("# T\n'''bash\necho\n"))

@@ -258,5 +258,25 @@ class TestPool:
         assert await rows(runtime, "SELECT status FROM tg_invite") == [("available",)]
 
 
+async def test_a_singleton_lease_is_one_processs_until_it_expires(
+    runtime: Runtime, settings: Settings, clock: FrozenClock
+) -> None:
+    """Long polling a bot and refilling pools run in one process at a time."""
+    other = await Runtime.open(settings, clock=clock, with_geo=False)
+    try:
+        assert await telegram_service.claim_lease(runtime, "poll:bot1", 60_000)
+        assert not await telegram_service.claim_lease(other, "poll:bot1", 60_000)
+        assert await telegram_service.claim_lease(other, "refill", 60_000)  # another job
+        clock.advance(30_000)
+        assert await telegram_service.claim_lease(runtime, "poll:bot1", 60_000)  # renewed
+        clock.advance(60_001)
+        assert await telegram_service.claim_lease(other, "poll:bot1", 60_000)  # expired: taken
+        assert not await telegram_service.claim_lease(runtime, "poll:bot1", 60_000)
+    finally:
+        await close_state(other)
+        await other.close()
+        await close_state(runtime)
+
+
 async def test_state_closes_cleanly_without_use(runtime: Runtime) -> None:
     await close_state(runtime)  # nothing opened: nothing to close

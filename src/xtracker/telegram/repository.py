@@ -245,6 +245,24 @@ def stop_messages_job(join_id: str, now_ms: int, reason: str) -> Any:
     return job
 
 
+# ---- singleton jobs across processes ------------------------------------------------------
+CLAIM_LEASE = (
+    "INSERT INTO tg_lease (name, owner, until_ms) VALUES (?, ?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
+    " WHERE tg_lease.owner = excluded.owner OR tg_lease.until_ms < ? RETURNING owner"
+)
+
+
+def claim_lease_job(name: str, owner: str, now_ms: int, ttl_ms: int) -> Any:
+    """Take or renew the lease ``name`` until ``now + ttl``; False while another owner holds it."""
+
+    async def job(tx: Tx) -> bool:
+        row = await tx.fetchone(CLAIM_LEASE, (name, owner, now_ms + ttl_ms, now_ms))
+        return row is not None
+
+    return job
+
+
 # ---- ORM reads and writes for the management paths ----------------------------------------
 async def bot_of_space(session: AsyncSession, space_id: str) -> TelegramBot | None:
     return (

@@ -116,6 +116,7 @@ class TelegramState:
     actions_wake: asyncio.Event = field(default_factory=asyncio.Event)
     bots_wake: asyncio.Event = field(default_factory=asyncio.Event)  # a bot (re)connected
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    owner: str = field(default_factory=new_uid)  # this process, for leases
 
 
 def state_of(rt: Runtime) -> TelegramState:
@@ -428,6 +429,13 @@ class TelegramService:
         if outcome.actions:
             state_of(rt).actions_wake.set()
         return outcome
+
+    async def claim_lease(self, rt: Runtime, name: str, ttl_ms: int) -> bool:
+        """Whether this process may run the singleton job ``name`` for the next ``ttl_ms``."""
+        claimed: bool = await rt.committer.run(
+            repo.claim_lease_job(name, state_of(rt).owner, rt.clock.now_ms(), ttl_ms)
+        )
+        return claimed
 
     def webhook_secret_ok(self, bot: TelegramBot | None, header: str | None) -> bool:
         if bot is None or bot.webhook_secret_hash is None or not header:

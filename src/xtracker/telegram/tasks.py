@@ -28,6 +28,8 @@ from xtracker.telegram.service import close_state, state_of, telegram_service
 
 log = logging.getLogger("xtracker.telegram")
 HOUR_S = 3600
+REFILL_LEASE_MS = 120_000
+POLL_LEASE_SLACK_S = 30
 
 
 async def _wait(event: asyncio.Event, timeout_s: float) -> bool:
@@ -48,7 +50,10 @@ async def refill_loop(rt: Runtime) -> None:
         if woken:  # woken by a visit or a settings change: let its transaction commit first
             await asyncio.sleep(0.5)
         try:
-            wait_s = await telegram_service.refill_once(rt)
+            if await telegram_service.claim_lease(rt, "refill", REFILL_LEASE_MS):
+                wait_s = await telegram_service.refill_once(rt)
+            else:  # another process refills; look again later
+                wait_s = REFILL_LEASE_MS / 1000 / 4
             failures = 0
         except Exception:
             failures += 1
@@ -89,8 +94,13 @@ async def poll_loop(rt: Runtime, bot_id: str) -> None:
             bot = await repo.bot_by_id(session, bot_id)
         if bot is None or bot.mode != "polling":
             return
+        timeout_s = rt.settings.telegram_poll_timeout_s
         try:
-            await telegram_service.poll_once(rt, bot, rt.settings.telegram_poll_timeout_s)
+            lease_ms = (timeout_s + POLL_LEASE_SLACK_S) * 1000
+            if not await telegram_service.claim_lease(rt, f"poll:{bot_id}", lease_ms):
+                await asyncio.sleep(POLL_LEASE_SLACK_S / 2)  # another process polls this bot
+                continue
+            await telegram_service.poll_once(rt, bot, timeout_s)
             failures = 0
         except TelegramRetryAfter as exc:
             await asyncio.sleep(exc.retry_after or 1)

@@ -20,6 +20,7 @@ from xtracker.db.models.telegram import (
     TelegramChannelStat,
     TelegramDripStep,
     TelegramInvite,
+    TelegramLease,
     TelegramMemberEvent,
     TelegramUpdate,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "TelegramChannelStat",
     "TelegramDripStep",
     "TelegramInvite",
+    "TelegramLease",
     "TelegramMemberEvent",
     "TelegramUpdate",
     "User",

@@ -163,3 +163,14 @@ class TelegramChannelStat(Base):
     hour_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     member_count: Mapped[int] = mapped_column(Integer)
     recorded_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TelegramLease(Base):
+    """Who runs a singleton job now (``poll:<bot id>``, ``refill``): with several processes,
+    only one long-polls a bot (Telegram allows one ``getUpdates`` at a time) and one refills."""
+
+    __tablename__ = "tg_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32))
+    until_ms: Mapped[int] = mapped_column(BigInteger)

@@ -80,6 +80,13 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "tg_lease",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=False),
+        sa.Column("until_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_tg_lease")),
+    )
+    op.create_table(
         "tg_update",
         sa.Column("bot_id", sa.String(length=32), nullable=False),
         sa.Column("update_id", sa.BigInteger(), nullable=False),
@@ -216,6 +223,7 @@ def downgrade() -> None:
     op.drop_table("tg_channel")
     op.drop_table("tg_bot")
     op.drop_table("tg_update")
+    op.drop_table("tg_lease")
     with op.batch_alter_table("tg_member_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tg_member_event_space_id_chat_id_ts_ms"))
 

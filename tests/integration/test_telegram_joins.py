@@ -140,6 +140,22 @@ class TestJoinRequest:
             assert r.json()["error"]["code"] == "invalid_secret_token"
         assert await rows(runtime, "SELECT count(*) FROM tg_update") == [(0,)]
 
+    async def test_old_update_ids_and_finished_actions_are_pruned(
+        self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram, runtime: Runtime,
+        clock: FrozenClock,
+    ) -> None:  # fmt: skip
+        invite, _uid = await _funnel(http, space, runtime, drip=DRIP[:1])
+        await _deliver(http, runtime, tg, tg.join_request(TOKEN, CHANNEL_ID, USER, invite))
+        await _run_until_idle(runtime)
+        clock.advance(6 * 24 * 3_600_000)
+        await telegram_service.prune(runtime)
+        assert await rows(runtime, "SELECT count(*) FROM tg_update") == [(1,)]
+        clock.advance(25 * 24 * 3_600_000)
+        await telegram_service.prune(runtime)
+        assert await rows(runtime, "SELECT count(*) FROM tg_update") == [(0,)]
+        assert await rows(runtime, "SELECT count(*) FROM tg_action") == [(0,)]
+        assert await rows(runtime, "SELECT count(*) FROM event_inbox") == [(1,)]
+
 
 class TestDrip:
     async def test_messages_go_in_order_with_their_delays(

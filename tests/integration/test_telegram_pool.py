@@ -77,6 +77,16 @@ class TestChannelLinks:
         listed = await http.get(f"/api/spaces/{space.slug}/links", headers=space.auth)
         assert listed.json() == []  # nothing half-made stays behind
 
+    async def test_a_channel_link_needs_the_bot_connected_first(
+        self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram
+    ) -> None:
+        r = await http.post(
+            f"/api/spaces/{space.slug}/links",
+            json={"slug": "promo", "kind": "channel", "channel": str(CHANNEL_ID)},
+            headers=space.auth,
+        )
+        assert r.status_code == 422 and "connect the space's Telegram bot" in r.text
+
     async def test_the_bot_must_be_an_admin_who_may_invite_users(
         self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram
     ) -> None:

@@ -65,6 +65,8 @@ LEASE_MS = 60_000
 MAX_ACTION_ATTEMPTS = 8
 BACKOFF_BASE_MS = 5_000
 BACKOFF_CAP_MS = 10 * 60_000
+UPDATE_KEEP_MS = 7 * 24 * 3_600_000
+ACTION_KEEP_MS = 30 * 24 * 3_600_000
 
 
 def backoff_ms(attempt: int) -> int:
@@ -268,6 +270,12 @@ class TelegramService:
             )
         now = rt.clock.now_ms()
         if chat is not None:
+            if await repo.bot_of_space(session, link.space_id) is None:
+                raise ValidationFailed(
+                    "connect the space's Telegram bot first (PUT /api/spaces/{space}/telegram/bot"
+                    " or `xtracker telegram connect`)",
+                    field="channel",
+                )
             channel = await self.add_channel(session, rt, link.space_id, chat)
             if current is None:
                 current = TelegramChannelLink(
@@ -541,6 +549,22 @@ class TelegramService:
                     error=str(exc)))  # fmt: skip
             return
         await rt.committer.run(repo.finish_action_job(action.id, "done", rt.clock.now_ms()))
+
+    async def prune(self, rt: Runtime) -> None:
+        """Forget what is no longer needed: update ids after a week (Telegram repeats an
+        update for at most a day) and finished drip actions after 30 days."""
+        now = rt.clock.now_ms()
+
+        async def job(tx: Any) -> None:
+            await tx.execute("DELETE FROM tg_update WHERE received_at_ms < ?",
+                             (now - UPDATE_KEEP_MS,))  # fmt: skip
+            await tx.execute(
+                "DELETE FROM tg_action WHERE status IN ('done', 'failed', 'stopped')"
+                " AND done_at_ms < ?",
+                (now - ACTION_KEEP_MS,),
+            )
+
+        await rt.committer.run(job)
 
     # ---- channel stats -----------------------------------------------------------------------
     async def record_member_counts(self, rt: Runtime) -> int:

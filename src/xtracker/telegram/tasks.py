@@ -80,6 +80,7 @@ async def stats_loop(rt: Runtime) -> None:
     while True:
         try:
             await telegram_service.record_member_counts(rt)
+            await telegram_service.prune(rt)
         except Exception:
             log.exception("telegram.channel_stats failed")
         now_s = rt.clock.now_ms() / 1000

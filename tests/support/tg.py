@@ -11,10 +11,9 @@ import httpx
 from tests.conftest import SpaceKeys
 from tests.support.fake_telegram import FakeTelegram
 from xtracker.kit.clock import FrozenClock
-from xtracker.link.service import KIND_HOOKS, SUPPORTED_KINDS
 from xtracker.runtime import Runtime
 from xtracker.telegram.service import close_state
-from xtracker.telegram.tasks import register
+from xtracker.telegram.tasks import register, unregister
 
 TOKEN = "7012345678:AAHfakeTokenForTests_0123456789abcdef"
 BOT_USER_ID = 7012345678
@@ -42,8 +41,7 @@ async def wired(runtime: Runtime, clock: FrozenClock) -> AsyncIterator[FakeTeleg
         try:
             yield fake
         finally:
-            SUPPORTED_KINDS.discard("channel")
-            KIND_HOOKS.pop("channel", None)
+            unregister(runtime)
             await close_state(runtime)
 
 

@@ -27,7 +27,7 @@ from xtracker.runtime import Runtime
 from xtracker.telegram import repository as repo
 from xtracker.telegram import schemas
 from xtracker.telegram.service import close_state, telegram_service
-from xtracker.telegram.tasks import register, start_loops
+from xtracker.telegram.tasks import register, start_loops, unregister
 
 telegram_app = typer.Typer(
     help="The Telegram channel funnel: bot, channels, invite pools, welcome drip, stats.",
@@ -41,6 +41,7 @@ SPACE = typer.Option(..., "--space", help="Space slug or id.")
 
 
 async def _close(rt: Runtime) -> None:
+    unregister(rt)
     await close_state(rt)
 
 

@@ -139,6 +139,7 @@ async def _close_on_exit(rt: Runtime) -> None:
     try:
         await asyncio.Event().wait()
     finally:
+        unregister(rt)
         await close_state(rt)
 
 
@@ -158,6 +159,15 @@ def register(rt: Runtime) -> None:
     rt.resolvers["channel"] = resolver
     SUPPORTED_KINDS.add("channel")
     KIND_HOOKS["channel"] = on_link_saved
+    rt.extras["telegram_link_hook"] = on_link_saved
+
+
+def unregister(rt: Runtime) -> None:
+    """Undo ``register`` when this runtime closes (the link hooks are per process)."""
+    hook = rt.extras.pop("telegram_link_hook", None)
+    if hook is not None and KIND_HOOKS.get("channel") is hook:
+        KIND_HOOKS.pop("channel", None)
+        SUPPORTED_KINDS.discard("channel")
 
 
 def start_loops(rt: Runtime, *, polling: bool = True) -> None:

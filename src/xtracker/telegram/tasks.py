@@ -30,6 +30,7 @@ log = logging.getLogger("xtracker.telegram")
 HOUR_S = 3600
 REFILL_LEASE_MS = 120_000
 POLL_LEASE_SLACK_S = 30
+STATS_LEASE_MS = 50 * 60_000
 
 
 async def _wait(event: asyncio.Event, timeout_s: float) -> bool:
@@ -78,9 +79,10 @@ async def drip_loop(rt: Runtime) -> None:
 
 async def stats_loop(rt: Runtime) -> None:
     while True:
-        try:
-            await telegram_service.record_member_counts(rt)
-            await telegram_service.prune(rt)
+        try:  # one process samples each hour (the rows are upserts, so a repeat is harmless)
+            if await telegram_service.claim_lease(rt, "stats", STATS_LEASE_MS):
+                await telegram_service.record_member_counts(rt)
+                await telegram_service.prune(rt)
         except Exception:
             log.exception("telegram.channel_stats failed")
         now_s = rt.clock.now_ms() / 1000

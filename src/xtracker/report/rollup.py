@@ -25,6 +25,7 @@ from xtracker.db.dialect import Tx
 from xtracker.db.writer import tx_deferred
 
 BUCKET_MS = 15 * 60 * 1000
+STATE_KEY = "report.rollup"
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 LEVELS = ((0, BUCKET_MS), (1, HOUR_MS), (2, DAY_MS))
@@ -106,26 +107,28 @@ def dims_of(click: Sequence[Any] | None) -> Dims:
 
 
 def click_dims(row: dict[str, Any]) -> Dims:
-    return dims_of(
-        (
-            row["link_id"],
-            row["campaign_id"],
-            row["campaign_name"],
-            row["ad_id"],
-            row["ad_name"],
-            row["country"],
-        )
+    """Dimensions of a click row as ``build_click`` makes it (strings or None)."""
+    country = row["country"]
+    return (
+        row["link_id"] or "",
+        (row["campaign_id"] or "")[:DIM_MAX],
+        (row["campaign_name"] or "")[:DIM_MAX],
+        (row["ad_id"] or "")[:DIM_MAX],
+        (row["ad_name"] or "")[:DIM_MAX],
+        country[:2].upper() if country else "",
     )
 
 
 class RollupDeltas:
-    """Counter deltas summed in memory, one entry per rollup cell."""
+    """Counter deltas summed in memory per 15-minute cell; hours and days are derived from
+    those cells when flushed, so each counted row costs two dictionary updates."""
 
-    __slots__ = ("geo", "main")
+    __slots__ = ("cells",)
 
     def __init__(self) -> None:
-        self.main: dict[tuple[Any, ...], list[int]] = {}
-        self.geo: dict[tuple[Any, ...], list[int]] = {}
+        # (space, bucket, dims, currency) → [clicks, contact, subscribed, registration,
+        # deposit, revenue_cents]
+        self.cells: dict[tuple[str, int, Dims, str], list[int]] = {}
 
     def add(
         self,
@@ -137,22 +140,34 @@ class RollupDeltas:
         n: int = 1,
         revenue_cents: int = 0,
     ) -> None:
-        link_id, campaign_id, campaign_name, ad_id, ad_name, country = dims
-        index = _INDEX[counter]
-        main, geo = self.main, self.geo
-        for level, size in LEVELS:
-            bucket = ts_ms - ts_ms % size
-            for table, key in (
-                (main, (space_id, level, bucket, link_id, campaign_id, campaign_name, ad_id,
-                        ad_name, currency)),
-                (geo, (space_id, level, bucket, link_id, campaign_id, campaign_name, country,
-                       currency)),
-            ):  # fmt: skip
-                cell = table.get(key)
-                if cell is None:
-                    cell = table[key] = [0, 0, 0, 0, 0, 0]
-                cell[index] += n
-                cell[5] += revenue_cents
+        key = (space_id, ts_ms - ts_ms % BUCKET_MS, dims, currency)
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = self.cells[key] = [0, 0, 0, 0, 0, 0]
+        cell[_INDEX[counter]] += n
+        cell[5] += revenue_cents
+
+    def rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Upsert rows for ``report_rollup`` and ``report_geo`` at every level."""
+        main: dict[tuple[Any, ...], list[int]] = {}
+        geo: dict[tuple[Any, ...], list[int]] = {}
+        for (space_id, bucket, dims, currency), counts in self.cells.items():
+            link_id, campaign_id, campaign_name, ad_id, ad_name, country = dims
+            for level, size in LEVELS:
+                start = bucket - bucket % size
+                for table, key in (
+                    (main, (space_id, level, start, link_id, campaign_id, campaign_name, ad_id,
+                            ad_name, currency)),
+                    (geo, (space_id, level, start, link_id, campaign_id, campaign_name, country,
+                           currency)),
+                ):  # fmt: skip
+                    cell = table.get(key)
+                    if cell is None:
+                        table[key] = counts.copy()
+                    else:
+                        for i, v in enumerate(counts):
+                            cell[i] += v
+        return [(*k, *v) for k, v in main.items()], [(*k, *v) for k, v in geo.items()]
 
     def add_click(self, space_id: str, ts_ms: int, dims: Dims) -> None:
         self.add(space_id, ts_ms, dims, "", "clicks")
@@ -181,12 +196,12 @@ class RollupDeltas:
             self.add(space_id, occurred_at_ms, dims, "", canonical, sign)
 
     async def flush(self, tx: Tx) -> None:
-        if self.main:
-            await tx.executemany(UPSERT_MAIN, [(*k, *v) for k, v in self.main.items()])
-        if self.geo:
-            await tx.executemany(UPSERT_GEO, [(*k, *v) for k, v in self.geo.items()])
-        self.main.clear()
-        self.geo.clear()
+        if not self.cells:
+            return
+        main, geo = self.rows()
+        await tx.executemany(UPSERT_MAIN, main)
+        await tx.executemany(UPSERT_GEO, geo)
+        self.cells.clear()
 
 
 async def _flush(tx: Tx, deltas: RollupDeltas) -> None:
@@ -197,7 +212,7 @@ async def _apply(tx: Tx, fill: Any) -> None:
     """Run ``fill(deltas)`` on the batch's deltas, or write at once outside a batch."""
     deferred = tx_deferred()
     if deferred is not None:
-        fill(deferred.state("report.rollup", RollupDeltas, _flush))
+        fill(deferred.state(STATE_KEY, RollupDeltas, _flush))
         return
     deltas = RollupDeltas()
     fill(deltas)
@@ -342,8 +357,13 @@ def click_counter(row: dict[str, Any]) -> Callable[[Tx], Awaitable[None]] | None
     """The follow-up that counts an inserted click row (None for a bot: it counts nowhere)."""
     if row["is_bot"]:
         return None
+    space_id, ts_ms, dims = row["space_id"], row["ts_ms"], click_dims(row)
 
     async def count(tx: Tx) -> None:
-        await count_click(tx, row)
+        deferred = tx_deferred()
+        if deferred is None:
+            await count_click(tx, row)
+        else:  # the common case, kept short: one dictionary update per click
+            deferred.state(STATE_KEY, RollupDeltas, _flush).add(space_id, ts_ms, dims, "", "clicks")
 
     return count

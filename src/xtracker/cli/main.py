@@ -7,13 +7,13 @@ import os
 import typer
 
 from xtracker import __version__
-from xtracker.cli.common import console, settings
-from xtracker.cli.core import clicks_app, events_app, key_app, link_app, space_app
-from xtracker.cli.demo import demo
-from xtracker.cli.report import report_app
-from xtracker.cli.delivery import deliveries_app, destination_app, worker
 from xtracker.cli.alert import alert_app
+from xtracker.cli.common import JSON_OPTION, console, emit_json, settings
+from xtracker.cli.core import clicks_app, events_app, key_app, link_app, space_app
+from xtracker.cli.delivery import deliveries_app, destination_app, worker
+from xtracker.cli.demo import demo
 from xtracker.cli.domain import domain_app
+from xtracker.cli.report import report_app
 from xtracker.cli.telegram import telegram_app
 from xtracker.cli.user import user_app
 from xtracker.db.migrate import upgrade
@@ -42,16 +42,22 @@ app.add_typer(telegram_app, name="telegram")
 
 
 @app.command()
-def version() -> None:
+def version(as_json: bool = JSON_OPTION) -> None:
     """Print the version."""
+    if as_json:
+        emit_json({"version": __version__})
+        return
     console.print(__version__)
 
 
 @app.command()
-def migrate() -> None:
+def migrate(as_json: bool = JSON_OPTION) -> None:
     """Bring the database schema up to date."""
     s = settings()
     upgrade(s)
+    if as_json:
+        emit_json({"ok": True, "dialect": s.database.dialect})
+        return
     console.print(f"[green]Database is up to date[/] ({s.database.dialect}).")
 
 

@@ -193,6 +193,9 @@ async def fill(rt: Runtime, space_id: str, n_clicks: int, n_events: int) -> dict
                     await tx.executemany(sql, rows[at : at + chunk])
                 progress.advance(task, len(rows[at : at + chunk]))
     timings["insert"] = time.perf_counter() - began
+    if rt.backend.dialect == "postgresql":  # fresh statistics, as autovacuum would gather
+        async with rt.backend.reader() as tx:
+            await tx.execute("ANALYZE")
     began = time.perf_counter()
     async with rt.backend.transaction() as tx:
         cells = await rebuild(tx, space_id)

@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 
 import httpx
 
+from tests.conftest import SpaceKeys
 from xtracker.click.record import Visit, build_click, click_insert_job
 from xtracker.kit.ids import new_uid
 from xtracker.runtime import Runtime
-from tests.conftest import SpaceKeys
 
 CHROME = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"

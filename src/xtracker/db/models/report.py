@@ -21,7 +21,8 @@ class ReportRollup(Base):
     """Clicks (bots excluded), events and revenue per bucket, link, campaign and ad."""
 
     __tablename__ = "report_rollup"
-    __table_args__ = {"sqlite_with_rowid": False}  # the rows live in the key's B-tree
+    # the rows live in the key's B-tree (SQLite): a report reads them in key order
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     space_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -44,7 +45,8 @@ class ReportGeo(Base):
     """The same counters per bucket, link, campaign and country (the world map)."""
 
     __tablename__ = "report_geo"
-    __table_args__ = {"sqlite_with_rowid": False}  # the rows live in the key's B-tree
+    # the rows live in the key's B-tree (SQLite): a report reads them in key order
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     space_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

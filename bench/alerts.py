@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from reports import NOW, console, fill  # noqa: E402 - after the path set-up
 
+from xtracker.alert.rules import RULES, defaults  # noqa: E402
 from xtracker.alert.service import alert_service  # noqa: E402
 from xtracker.config import Settings  # noqa: E402
 from xtracker.db.engine import session_scope  # noqa: E402
@@ -47,7 +48,7 @@ ATTEMPT = (
 )
 
 
-async def fill_deliveries(rt: Runtime, space_id: str, n: int) -> None:
+async def fill_deliveries(rt: Runtime, space_id: str, n: int) -> str:
     rnd = random.Random(3)
     dests = [new_uid(NOW) for _ in range(3)]
     async with rt.backend.transaction() as tx:
@@ -73,6 +74,7 @@ async def fill_deliveries(rt: Runtime, space_id: str, n: int) -> None:
         for at in range(0, len(rows), 20_000):
             async with rt.backend.transaction() as tx:
                 await tx.executemany(sql, rows[at : at + 20_000])
+    return dests[0]
 
 
 async def bench(url: str, label: str, args: argparse.Namespace) -> None:
@@ -86,7 +88,7 @@ async def bench(url: str, label: str, args: argparse.Namespace) -> None:
         console.print(f"[bold]{label}[/]: {args.clicks:,} clicks, {args.events:,} events, "
                       f"{args.outbox:,} dispatches")  # fmt: skip
         await fill(rt, space_id, args.clicks, args.events)
-        await fill_deliveries(rt, space_id, args.outbox)
+        dest = await fill_deliveries(rt, space_id, args.outbox)
         samples, report = [], None
         for n in range(args.runs + 1):
             began = time.perf_counter()
@@ -98,16 +100,21 @@ async def bench(url: str, label: str, args: argparse.Namespace) -> None:
                 samples.append((time.perf_counter() - began) * 1000)
         console.print(f"  evaluate_space: median {statistics.median(samples):.1f} ms, "
                       f"min {min(samples):.1f}, max {max(samples):.1f} ({report})")  # fmt: skip
+        async with session_scope(rt.sessions) as session:
+            for kind, spec in RULES.items():
+                began = time.perf_counter()
+                await spec.condition(session, space_id, defaults(kind), NOW)
+                console.print(f"    {kind}: {(time.perf_counter() - began) * 1000:.1f} ms")
         if rt.backend.dialect == "sqlite":
             async with rt.backend.reader() as tx:
                 for sql in (
                     "SELECT destination_id, COUNT(*) FROM delivery_attempt WHERE space_id = ?"
                     " AND at_ms >= ? GROUP BY destination_id",
                     "SELECT destination_id, COUNT(*), MIN(created_at_ms) FROM event_outbox"
-                    " WHERE status IN ('pending', 'sending', 'retrying') AND space_id = ?"
-                    " GROUP BY destination_id",
+                    " WHERE destination_id IN (?) AND status IN ('pending', 'sending',"
+                    " 'retrying') GROUP BY destination_id",
                 ):
-                    params = (space_id, NOW - HOUR) if "at_ms" in sql else (space_id,)
+                    params = (space_id, NOW - HOUR) if "delivery_attempt" in sql else (dest,)
                     plan = await tx.fetchall("EXPLAIN QUERY PLAN " + sql, params)
                     console.print("  plan: " + " / ".join(str(p[-1]) for p in plan))
     finally:

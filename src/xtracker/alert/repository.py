@@ -2,8 +2,8 @@
 
 The delivery queries are per-window counts on indexed columns: ``delivery_attempt``
 (space_id, at_ms) when the delivery capability keeps attempt records, otherwise the outbox's
-(space_id, created_at_ms) index over the rows of the last three days; the queue from
-(status, next_attempt_at_ms).
+(space_id, created_at_ms) index over the rows of the last three days; failures in a row from
+the circuit breaker's row; the queue from the outbox's (destination_id, status) index.
 """
 
 from __future__ import annotations
@@ -157,12 +157,14 @@ class AlertRepository:
             if row is not None:
                 row.attempts, row.failed = int(n), int(failed or 0)
                 row.last_success_ms = None if last_ok is None else int(last_ok)
-        for dest_id, row in stats.items():
-            outcomes = await session.execute(
-                text(recent_sql),
-                {"space": space_id, "d": dest_id, "n": recent, "back": now_ms - OUTBOX_LOOKBACK_MS},
-            )
-            row.recent_outcomes = tuple(bool(o[0]) for o in outcomes)
+        if recent > 0:  # failures in a row, permanent ones included (the circuit counts transient)
+            for dest_id, row in stats.items():
+                outcomes = await session.execute(
+                    text(recent_sql),
+                    {"space": space_id, "d": dest_id, "n": recent,
+                     "back": now_ms - OUTBOX_LOOKBACK_MS},
+                )  # fmt: skip
+                row.recent_outcomes = tuple(bool(o[0]) for o in outcomes)
         if _has("destination_circuit"):
             circuits = await session.execute(
                 text(
@@ -174,13 +176,13 @@ class AlertRepository:
             for dest_id, state, failures in circuits:
                 row = stats[str(dest_id)]
                 row.circuit, row.consecutive_failures = str(state), int(failures or 0)
-        queued = await session.execute(
+        queued = await session.execute(  # the (destination_id, status) index, queued rows only
             text(
                 "SELECT destination_id, COUNT(*), MIN(created_at_ms) FROM event_outbox"
-                " WHERE status IN ('pending', 'sending', 'retrying') AND space_id = :space"
+                " WHERE destination_id IN :ids AND status IN ('pending', 'sending', 'retrying')"
                 " GROUP BY destination_id"
-            ),
-            params,
+            ).bindparams(_expanding("ids")),
+            {"ids": list(stats)},
         )
         for dest_id, n, oldest in queued:
             row = stats.get(str(dest_id))

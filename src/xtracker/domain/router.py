@@ -39,6 +39,7 @@ class DomainRouter:
         self._table: dict[str, str] = {}
         self._expires = 0.0
         self._lock = asyncio.Lock()
+        self._keys: dict[bytes, str | None] = {}
 
     def forget(self) -> None:
         """Re-read the table on the next request (after an add, remove or check here)."""
@@ -57,15 +58,30 @@ class DomainRouter:
         return self._table
 
     def is_own(self, host: str) -> bool:
-        return not host or host in self._own or "." not in host or _is_ip(host)
+        if not host or host in self._own or "." not in host:
+            return True
+        return (host[-1].isdigit() or ":" in host) and _is_ip(host)
+
+    def _key(self, raw: bytes) -> str | None:
+        """The routing key of a Host header, None for the tracker's own hosts (memoised)."""
+        try:
+            return self._keys[raw]
+        except KeyError:
+            pass
+        host = strip_host(raw.decode("latin-1"))
+        key = None if self.is_own(host) else host
+        if len(self._keys) > 10_000:  # Host headers are client-chosen: keep the memo bounded
+            self._keys.clear()
+        self._keys[raw] = key
+        return key
 
     async def __call__(self, scope: Scope) -> str | None:
         raw = b""
-        for key, value in scope["headers"]:
-            if key == b"host":
+        for name, value in scope["headers"]:
+            if name == b"host":
                 raw = value
                 break
-        host = strip_host(raw.decode("latin-1"))
-        if self.is_own(host):
+        key = self._key(raw)
+        if key is None:
             return None
-        return (await self._snapshot()).get(host, "")
+        return (await self._snapshot()).get(key, "")

@@ -337,7 +337,11 @@ async def stored(
 
 
 async def rebuild(tx: Tx, space_id: str) -> int:
-    """Recompute a space's rollups from the raw tables (bulk loads, repairs); returns cells."""
+    """Recompute a space's rollups from the raw tables (bulk loads, repairs); returns cells.
+
+    The rollups outlive raw-click retention (reports keep their history when old clicks are
+    deleted); a rebuild after retention has run would forget the deleted clicks.
+    """
     total = 0
     for geo, table, key in ((False, "report_rollup", MAIN_KEY), (True, "report_geo", GEO_KEY)):
         cells = await recount(tx, space_id, geo=geo)

@@ -135,7 +135,7 @@ def links(
         "subscribed",
         "registration",
         "deposit",
-        "revenue",
+        f"revenue {report.currency}",
         "click→dep",
         "EPC",
     )
@@ -152,7 +152,7 @@ def links(
             f"{row.subscribed:,}",
             f"{row.registration:,}",
             f"{row.deposit:,}",
-            f"{row.revenue} {report.currency}",
+            row.revenue,
             _pct(row.click_to_deposit),
             row.epc,
         )
@@ -187,7 +187,7 @@ def timeseries(
         "subscribed",
         "registration",
         "deposit",
-        "revenue",
+        f"revenue {report.currency}",
     ):
         table.add_column(column, justify="left" if column == "start" else "right")
     for p in report.points:
@@ -199,6 +199,6 @@ def timeseries(
             f"{p.subscribed:,}",
             f"{p.registration:,}",
             f"{p.deposit:,}",
-            f"{p.revenue} {report.currency}",
+            p.revenue,
         )
     console.print(table)

@@ -258,6 +258,16 @@ class TestHostRouting:
             r = await http.get("/l/b1", headers={**UA, "Host": host})
             assert r.status_code == 302, host
 
+    async def test_before_any_domain_every_host_is_the_tracker_own(
+        self, http: httpx.AsyncClient, space: SpaceKeys, routed: DomainRouter
+    ) -> None:
+        await _web_link(http, space, "s1")
+        r = await http.get("/l/s1", headers={**UA, "Host": "trk.mycompany.com"})
+        assert r.status_code == 302
+        await _add(http, space, "go.mybrand.com")  # pending, but now domains are in use
+        r = await http.get("/l/s1", headers={**UA, "Host": "trk.mycompany.com"})
+        assert r.status_code == 404
+
     async def test_a_removed_domain_is_404_at_once(
         self, http: httpx.AsyncClient, space: SpaceKeys, two: SpaceKeys
     ) -> None:

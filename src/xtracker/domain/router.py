@@ -4,14 +4,16 @@
 localhost, IP literals, single-label names such as a container's service name): normal
 routing, ``/l/<slug>`` included. Otherwise the space id of a verified (or failing, still in
 its grace period) custom domain, or ``""`` for an unknown, pending or disabled host, which
-the app answers with 404 before any link look-up. The domain table is read at most every few
-seconds: this runs on every landing.
+the app answers with 404 before any link look-up. Until the first custom domain is added,
+every host is the tracker's own (a deployment whose public URL is not configured keeps
+working). The domain table is read at most every few seconds: this runs on every landing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import time
 
 from xtracker.config import Settings
@@ -19,6 +21,7 @@ from xtracker.db.dialect import Backend
 from xtracker.domain.service import SERVING, own_hosts, strip_host
 from xtracker.http.asgi import Scope
 
+log = logging.getLogger("xtracker.domain")
 CACHE_TTL_S = 3.0
 _SELECT = "SELECT hostname, space_id, state FROM custom_domain"
 
@@ -40,6 +43,7 @@ class DomainRouter:
         self._expires = 0.0
         self._lock = asyncio.Lock()
         self._keys: dict[bytes, str | None] = {}
+        self._warned: set[str] = set()
 
     def forget(self) -> None:
         """Re-read the table on the next request (after an add, remove or check here)."""
@@ -84,4 +88,17 @@ class DomainRouter:
         key = self._key(raw)
         if key is None:
             return None
-        return (await self._snapshot()).get(key, "")
+        table = await self._snapshot()
+        if not table:  # no custom domain anywhere yet: every host is the tracker's own
+            return None
+        space_id = table.get(key)
+        if space_id is None:
+            if key not in self._warned and len(self._warned) < 100:
+                self._warned.add(key)
+                log.warning(
+                    "404 for unknown host %r: if it is the tracker's own, set "
+                    "XTRACKER_PUBLIC_URL or add it to XTRACKER_OWN_HOSTS",
+                    key,
+                )
+            return ""
+        return space_id

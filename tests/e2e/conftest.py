@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.e2e.traffic import Traffic, seed
+from tests.e2e.traffic import Traffic, receiver, seed
 from tests.support.processes import XTRACKER, cli_json, serve, xt_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,18 +98,30 @@ def sign_in(page: Page, email: str) -> None:
     page.wait_for_url("**/spaces")
 
 
-def shot(page: Page, name: str, *, docs: bool = False, full_page: bool = True) -> None:
-    """Save a screenshot to test-artifacts/ (and docs/img/ for the documentation)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
-    if docs:
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=full_page)
+def shot(page: Page, name: str, *, docs: bool = False, element: str | None = None) -> None:
+    """Save a screenshot (of the page, or one element) to test-artifacts/, and to docs/img/
+    when the documentation shows it."""
+    targets = [ARTIFACTS / f"{name}.png"] + ([DOCS_IMG / f"{name}.png"] if docs else [])
+    for path in targets:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if element is None:
+            page.screenshot(path=str(path), full_page=True)
+        else:
+            page.locator(element).screenshot(path=str(path))
 
 
 @pytest.fixture(scope="session")
-def traffic(deployment: Deployment) -> Traffic:
-    return seed(deployment.url, deployment.space, deployment.bearer)
+def traffic(deployment: Deployment) -> Iterator[Traffic]:
+    """Two destinations (one healthy, one refusing) and a believable funnel on two links."""
+    with receiver(200) as good, receiver(400) as refusing:
+        with api(deployment) as http:
+            for body in ({"kind": "webhook", "name": "Partner CRM", "url": good},
+                         {"kind": "s2s_postback", "name": "Affiliate network",
+                          "url_template": refusing + "?clickid={uid}&payout={value}"}):  # fmt: skip
+                http.post(
+                    f"/api/spaces/{deployment.space}/destinations", json=body
+                ).raise_for_status()
+        yield seed(deployment.url, deployment.space, deployment.bearer)
 
 
 def api(deployment: Deployment) -> httpx.Client:

@@ -59,7 +59,7 @@ def test_funnel_and_attribution_match_the_api(
         attribution["totals"]["revenue"]
     )
     page.wait_for_timeout(600)  # let the charts finish their entry animation
-    shot(page, "deck", docs=True)
+    shot(page, "deck-test-traffic")
 
 
 def test_attribution_per_ad_sorts_and_exports_csv(
@@ -76,7 +76,7 @@ def test_attribution_per_ad_sorts_and_exports_csv(
         int(t.replace(",", "")) for t in page.locator("#attr-table tbody .clicks").all_inner_texts()
     ]
     assert clicks == sorted(clicks, reverse=True) and len(clicks) >= 3
-    page.locator("#panel-attribution").screenshot(path="test-artifacts/attribution-per-ad.png")
+    shot(page, "attribution-per-ad-test-traffic", element="#panel-attribution")
     with page.expect_download() as download_info:
         page.click("#attr-csv")
     exported = download_info.value.path().read_text()
@@ -105,7 +105,7 @@ def test_an_event_sent_by_http_shows_in_the_live_feed_within_2_s(
         elapsed = time.monotonic() - sent_at
     assert elapsed < 2.0
     expect(item.locator(".ev-deposit")).to_have_text("deposit")
-    page.locator("#panel-live").screenshot(path="test-artifacts/live-feed.png")
+    shot(page, "live-feed", element="#panel-live")
 
 
 def _serve_on(deployment: Deployment, port: int) -> subprocess.Popen[bytes]:
@@ -171,6 +171,6 @@ def test_the_deck_in_the_light_theme(page: Page, deployment: Deployment, traffic
     page.click("#theme-toggle")
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
     page.wait_for_timeout(800)
-    shot(page, "deck-light", docs=True)
+    shot(page, "deck-light-test-traffic")
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "light")

@@ -33,9 +33,10 @@ PRESETS = [("today", "Today"), ("yesterday", "Yesterday"), ("7d", "7 days"),
            ("30d", "30 days"), ("custom", "Custom")]  # fmt: skip
 
 
-def _optional_api(path: str, rt_app: Any) -> bool:
+def _has_api(request: Request, path: str) -> bool:
     """Is a route of another capability mounted (alerts, Telegram stats)?"""
-    return any(getattr(route, "path", "") == path for route in rt_app.routes)
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    return path in paths
 
 
 @router.get("/s/{space}")
@@ -45,7 +46,8 @@ async def deck(request: Request, space: str) -> Response:
     async with session_scope(sp.rt.sessions) as session:
         links = await link_service.list(session, sp.space.id)
     api = f"/api/spaces/{sp.space.slug}"
-    has_alerts = _optional_api("/api/spaces/{space}/alerts", request.app)
+    has_alerts = _has_api(request, "/api/spaces/{space}/alerts")
+    has_channel_stats = _has_api(request, "/api/spaces/{space}/telegram/stats")
     config = {
         "space": sp.space.slug,
         "api": api,
@@ -55,11 +57,12 @@ async def deck(request: Request, space: str) -> Response:
         "timezone": sp.space.timezone,
         "canChange": sp.is_owner,
         "replay": f"{api}/deliveries/replay?destination={{id}}",
-        "alerts": f"{api}/alerts?state=firing" if has_alerts else None,
+        "alerts": f"{api}/alerts?history=5" if has_alerts else None,
+        "channelStats": f"{api}/telegram/stats?hours=168" if has_channel_stats else None,
         "links": [{"id": link.id, "slug": link.slug, "name": link.name} for link in links],
     }
     return page(request, "deck.html", sp=sp, links=links, presets=PRESETS, config=config,
-                has_alerts=has_alerts, has_channel_stats=False)  # fmt: skip
+                has_alerts=has_alerts, has_channel_stats=has_channel_stats)  # fmt: skip
 
 
 @router.get("/dashboard/world.json")

@@ -72,9 +72,10 @@
     const max = Math.max(1, ...steps.map((s) => s.count));
     c.setOption({ ...base(), tooltip: { trigger: "item", formatter: (p) =>
         `${p.name}: ${int(p.value)}${p.data.rate ? " (" + p.data.rate + " of previous)" : ""}` },
-      series: [{ type: "funnel", sort: "none", min: 0, max, left: "6%", width: "88%", gap: 2,
-        label: { show: true, position: "inside", formatter: (p) => `${p.name}  ${int(p.value)}`,
-          color: "#fff" },
+      series: [{ type: "funnel", sort: "none", min: 0, max, left: "4%", width: "62%", gap: 2,
+        minSize: "4%", label: { show: true, position: "right", color: css("--text"),
+          formatter: (p) => `${p.name}  ${int(p.value)}${p.data.rate ? "  · " + p.data.rate : ""}` },
+        labelLine: { show: true, length: 12, lineStyle: { color: css("--line") } },
         data: steps.map((s) => ({ name: STEP_LABEL[s.step], value: s.count,
           rate: s.step === "click" ? "" : pct(s.rate_from_previous),
           itemStyle: { color: s.biggest_cliff ? "#ef4444" : EVENT_COLORS[s.step === "click" ? "clicks" : s.step],
@@ -119,7 +120,7 @@
     const c = chart("chart-timeseries");
     if (!c) return;
     const x = data.points.map((p) => p.label.replace("T", " ").slice(0, data.bucket === "hour" ? 16 : 10));
-    const line = (key, name) => ({ name, type: "line", smooth: true, showSymbol: false,
+    const line = (key, name) => ({ name, type: "line", smooth: 0.35, showSymbol: false,
       data: data.points.map((p) => p[key]), lineStyle: { width: 1.6, color: EVENT_COLORS[key] },
       itemStyle: { color: EVENT_COLORS[key] }, areaStyle: { opacity: 0.08, color: EVENT_COLORS[key] } });
     c.setOption({ ...base(), tooltip: { trigger: "axis" },
@@ -185,8 +186,8 @@
       const circuit = XT.el("td");
       circuit.append(XT.el("span", { class: "badge " + (d.circuit.state === "closed" ? "ok" :
         d.circuit.state === "open" ? "bad" : "warn") }, d.circuit.state));
-      const err = XT.el("td", { class: "small", title: d.last_error || "" },
-        d.last_error ? d.last_error.slice(0, 60) : "");
+      const err = XT.el("td", { class: "small error-cell", title: d.last_error || "" },
+        d.last_error || "");
       const act = XT.el("td");
       if (cfg.canChange && d.failed_permanently > 0) {
         const b = XT.el("button", { type: "button", class: "small replay" }, "Replay failed");
@@ -238,18 +239,48 @@
     sort: state.sort === "name" ? (state.group === "link" ? "link_name" : state.group + "_name") : state.sort,
     order: state.order });
 
-  // alerts -------------------------------------------------------------------------------
-  function drawAlerts(items) {
+  // alerts (the monitoring capability's API) -------------------------------------------
+  function drawAlerts(data) {
     const list = $("alerts-list");
     list.replaceChildren();
+    const items = [...data.firing, ...data.pending, ...data.history.slice(0, 5)];
     $("alerts-empty").hidden = items.length > 0;
     for (const a of items) {
-      const li = XT.el("li");
-      li.append(XT.el("span", { class: "t" }, new Date(a.fired_at_ms || a.created_at_ms || Date.now()).toLocaleTimeString()),
-        XT.el("span", { class: "badge " + (a.severity === "critical" ? "bad" : "warn") }, a.kind || a.rule || "alert"),
-        XT.el("span", {}, a.message || a.title || ""), XT.el("span"));
+      const li = XT.el("li", { class: "alert-" + a.state, "data-rule": a.rule });
+      const when = a.resolved_at_ms || a.fired_at_ms || a.started_at_ms;
+      const badge = a.state === "firing" ? "bad" : a.state === "pending" ? "warn" : "muted";
+      li.append(XT.el("span", { class: "t" }, new Date(when).toLocaleTimeString([], { hour12: false })),
+        XT.el("span", { class: "badge " + badge }, a.state),
+        XT.el("span", { title: a.summary }, a.title), XT.el("span"));
       list.append(li);
     }
+  }
+
+  // Telegram channel stats (hourly joins, leaves, members) ---------------------------------
+  function drawChannels(channels) {
+    $("channel-empty").hidden = channels.length > 0;
+    $("chart-channel").hidden = channels.length === 0;
+    if (!channels.length) return;
+    const c = chart("chart-channel");
+    if (!c) return;
+    const hours = channels[0].points.map((p) => new Date(p.hour_ms).toLocaleString([], {
+      month: "2-digit", day: "2-digit", hour: "2-digit", hour12: false }));
+    const series = [];
+    for (const ch of channels) {
+      series.push({ name: `${ch.title}: attributed joins`, type: "bar", stack: ch.chat_id,
+        data: ch.points.map((p) => p.attributed), itemStyle: { color: "#22c55e" } });
+      series.push({ name: `${ch.title}: organic joins`, type: "bar", stack: ch.chat_id,
+        data: ch.points.map((p) => p.organic), itemStyle: { color: "#60a5fa" } });
+      series.push({ name: `${ch.title}: leaves`, type: "bar", stack: ch.chat_id,
+        data: ch.points.map((p) => -p.leaves), itemStyle: { color: "#ef4444" } });
+      series.push({ name: `${ch.title}: members`, type: "line", yAxisIndex: 1, showSymbol: false,
+        connectNulls: true, data: ch.points.map((p) => p.member_count), lineStyle: { color: "#f59e0b" } });
+    }
+    c.setOption({ ...base(), tooltip: { trigger: "axis" }, legend: { top: 0, textStyle: { color: css("--muted") } },
+      grid: { left: 48, right: 56, top: 34, bottom: 28 },
+      xAxis: { type: "category", data: hours, axisLabel: { color: css("--muted") } },
+      yAxis: [{ type: "value", splitLine: { lineStyle: { color: css("--line") } } },
+        { type: "value", name: "members", splitLine: { show: false }, scale: true }], series }, true);
   }
 
   // loading --------------------------------------------------------------------------------
@@ -262,7 +293,8 @@
       report("deliveries").then(drawDeliveries),
       report("attribution", attrParams()).then(drawAttribution),
     ];
-    if (cfg.alerts) jobs.push(XT.api("GET", cfg.alerts).then((d) => drawAlerts(Array.isArray(d) ? d : d.alerts || d.items || [])));
+    if (cfg.alerts) jobs.push(XT.api("GET", cfg.alerts).then(drawAlerts));
+    if (cfg.channelStats) jobs.push(XT.api("GET", cfg.channelStats).then(drawChannels));
     const results = await Promise.allSettled(jobs);
     for (const r of results) if (r.status === "rejected") console.warn("deck:", r.reason);
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);

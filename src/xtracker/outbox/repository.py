@@ -29,9 +29,10 @@ CLAIM_SET = (
     "UPDATE event_outbox SET status = 'sending', lease_owner = ?, lease_until_ms = ?,"
     " updated_at_ms = ? WHERE id IN ({select}) RETURNING id"
 )
+# One status at a time, so the (status, next_attempt_at_ms) index yields rows already in
+# order: no sort of the whole backlog on every claim after an outage.
 DUE = (
-    "SELECT id FROM event_outbox WHERE status IN ('pending', 'retrying')"
-    " AND next_attempt_at_ms <= ?"
+    "SELECT id FROM event_outbox WHERE status = ? AND next_attempt_at_ms <= ?"
     " AND destination_id NOT IN (SELECT destination_id FROM destination_circuit"
     " WHERE state <> 'closed')"
     " AND destination_id NOT IN (SELECT id FROM destination WHERE active = ?)"
@@ -120,10 +121,18 @@ async def claim(tx: Tx, owner: str, now_ms: int, lease_until_ms: int, limit: int
             await tx.execute(CLOSE_CIRCUIT, (now_ms, destination_id))
         else:
             probes.add(str(row[0]))
-    rows = await tx.fetchall(
-        claim_sql(tx.dialect, DUE), (owner, lease_until_ms, now_ms, now_ms, False, limit)
-    )
-    return Claimed([str(r[0]) for r in rows] + sorted(probes), probes)
+    ids: list[str] = []
+    # retries get up to half of a claim, new events the rest, retries again any room left
+    for status, share in (("retrying", limit // 2), ("pending", limit), ("retrying", limit)):
+        want = min(share, limit - len(ids))
+        if want <= 0:
+            continue
+        rows = await tx.fetchall(
+            claim_sql(tx.dialect, DUE),
+            (owner, lease_until_ms, now_ms, status, now_ms, False, want),
+        )
+        ids.extend(str(r[0]) for r in rows)
+    return Claimed(ids + sorted(probes), probes)
 
 
 async def load(tx: Tx, ids: list[str]) -> list[Dispatch]:

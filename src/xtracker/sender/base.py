@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -80,7 +81,7 @@ class SendContext:
     session: aiohttp.ClientSession  # user-supplied URLs: public targets only (unless allowed)
     meta_session: aiohttp.ClientSession  # the operator's Graph URL
     timeout_s: float
-    now_ms: Any  # () -> int
+    now_ms: Callable[[], int]
     meta_graph_url: str
     meta_api_version: str
     public_url: str

@@ -51,6 +51,8 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 
 async def send(ctx: SendContext, target: Target, dispatch: Dispatch) -> Outcome:
+    if not target.secrets.get("signing_secret"):
+        return Outcome("permanent", error="the webhook has no signing secret: rotate it")
     body = orjson.dumps(payload(dispatch))
     timestamp = ctx.now_ms() // 1000
     headers = {

@@ -12,6 +12,7 @@ from tests.conftest import SpaceKeys
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.tg import (
     BOT_USER_ID,
+    BROWSER,
     CHANNEL_ID,
     TOKEN,
     channel_link,
@@ -256,6 +257,16 @@ class TestPool:
         clock.advance(1_000)
         await telegram_service.refill_once(runtime)
         assert await rows(runtime, "SELECT count(*) FROM tg_invite") == [(5,)]
+
+    async def test_a_head_request_does_not_use_up_an_invite(
+        self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram, runtime: Runtime
+    ) -> None:
+        await connect_bot(http, space)
+        await channel_link(http, space, depth=1)
+        await telegram_service.refill_once(runtime)
+        answer = await http.head("/l/promo", headers={"user-agent": BROWSER})
+        assert answer.status_code == 200
+        assert await rows(runtime, "SELECT status FROM tg_invite") == [("available",)]
 
     async def test_link_previews_do_not_use_up_invites(
         self, http: httpx.AsyncClient, space: SpaceKeys, tg: FakeTelegram, runtime: Runtime

@@ -96,7 +96,8 @@ class LandingHandler:
         try:
             if resolver is None:
                 raise TargetUnavailable(f"no resolver for {link.kind} links")
-            target = await resolver(link, row, params)
+            if scope["method"] != "HEAD":  # no body to show it in (nor a channel invite to spend)
+                target = await resolver(link, row, params)
         except TargetUnavailable as exc:
             log.warning("landing %s: target unavailable: %s", link.slug, exc)
             note = "We could not reach Telegram right now. Please try again in a minute."

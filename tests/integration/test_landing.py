@@ -8,6 +8,7 @@ import httpx
 
 from tests.conftest import SpaceKeys
 from xtracker.config import Settings
+from xtracker.kit.clock import FrozenClock
 from xtracker.runtime import Runtime
 
 CHROME_ANDROID = (

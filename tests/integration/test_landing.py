@@ -125,7 +125,7 @@ class TestLandingSafety:
 
 class TestProxyHeaders:
     async def test_proxy_headers_are_ignored_unless_the_proxy_is_trusted(
-        self, http: httpx.AsyncClient, space: SpaceKeys, settings: Settings
+        self, http: httpx.AsyncClient, space: SpaceKeys, settings: Settings, clock: FrozenClock
     ) -> None:
         await _link(http, space, slug="tg", kind="bot", bot_username="promo_bot")
         headers = {
@@ -134,6 +134,7 @@ class TestProxyHeaders:
             "CF-IPCountry": "DE",
         }
         await http.get("/l/tg", headers=headers)
+        clock.advance(1)  # uids sort by time: the second visit sorts second
         settings.trusted_proxies = ["203.0.113.0/24"]
         settings.__dict__.pop("trusted_proxy_networks", None)
         await http.get("/l/tg", headers=headers)

@@ -26,6 +26,9 @@ from xtracker.db.writer import tx_deferred
 
 BUCKET_MS = 15 * 60 * 1000
 STATE_KEY = "report.rollup"
+# ``report_rollup`` also keeps each bucket's totals for the whole space in cells whose
+# link_id is ALL (never a link id: those are 26 base32 characters; '' is "no link").
+ALL = "*"
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 LEVELS = ((0, BUCKET_MS), (1, HOUR_MS), (2, DAY_MS))
@@ -158,6 +161,7 @@ class RollupDeltas:
                 for table, key in (
                     (main, (space_id, level, start, link_id, campaign_id, campaign_name, ad_id,
                             ad_name, currency)),
+                    (main, (space_id, level, start, ALL, "", "", "", "", currency)),
                     (geo, (space_id, level, start, link_id, campaign_id, campaign_name, country,
                            currency)),
                 ):  # fmt: skip
@@ -307,14 +311,18 @@ async def recount(
     for r in rows:
         space, bucket, *rest = r[:n]
         counts = [int(v) for v in r[n:]]
+        keys: list[tuple[Any, ...]] = [tuple(rest)]
+        if not geo:  # the space's totals, for reports without link/campaign/ad filters
+            keys.append((ALL, "", "", "", "", rest[-1]))
         for level, size in LEVELS:
-            key = (space, level, int(bucket) - int(bucket) % size, *rest)
-            cell = cells.get(key)
-            if cell is None:
-                cells[key] = counts.copy()
-            else:
-                for i, v in enumerate(counts):
-                    cell[i] += v
+            for cell_dims in keys:
+                key = (space, level, int(bucket) - int(bucket) % size, *cell_dims)
+                cell = cells.get(key)
+                if cell is None:
+                    cells[key] = counts.copy()
+                else:
+                    for i, v in enumerate(counts):
+                        cell[i] += v
     return {k: tuple(v) for k, v in cells.items()}
 
 

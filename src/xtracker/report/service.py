@@ -26,7 +26,7 @@ from xtracker.kit.ids import uid_time_ms
 from xtracker.kit.money import format_amount
 from xtracker.report import schemas
 from xtracker.report.ranges import date_range, local_midnight_ms, zone
-from xtracker.report.rollup import LEVELS
+from xtracker.report.rollup import ALL, LEVELS
 
 COUNT_SUMS = (
     "SUM(clicks), SUM(contact), SUM(subscribed), SUM(registration), SUM(deposit),"
@@ -127,7 +127,11 @@ async def _sums(
     """``SELECT group…, currency, sums`` over the filter's range, read level by level."""
     cols = ", ".join([*group, "currency"])
     where = "space_id = :space AND level = :level AND bucket_ms IN :buckets"
-    params: dict[str, Any] = {"space": f.space_id}
+    params: dict[str, Any] = {"space": f.space_id, "all": ALL}
+    if table == "report_rollup":  # the space's totals answer what needs no dimension
+        totals = not group or tuple(group) == ("bucket_ms",)
+        unfiltered = f.link_id is None and f.campaign is None
+        where += " AND link_id = :all" if totals and unfiltered else " AND link_id <> :all"
     if f.link_id is not None:
         where += " AND link_id = :link"
         params["link"] = f.link_id

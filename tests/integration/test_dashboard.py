@@ -176,3 +176,24 @@ class TestPagesAndAssets:
         assert (await http.get("/l/nothing-here")).status_code == 404
         assert (await http.get("/healthz")).json() == {"ok": True}
         assert (await http.post("/events", json={})).status_code == 401
+
+
+class TestLiveFeed:
+    async def test_the_stream_sends_new_items_and_resumes_after_last_event_id(
+        self, http: httpx.AsyncClient, space: SpaceKeys, owner: str
+    ) -> None:
+        first = (await http.post("/clicks", json={}, headers=space.auth)).json()["uid"]
+        second = (await http.post("/clicks", json={}, headers=space.auth)).json()["uid"]
+        sent = await http.post(
+            "/events", json={"event": "contact", "uid": second}, headers=space.auth
+        )
+        inbox_id = sent.json()["inbox_id"]
+        whole = await http.get(f"/s/{space.slug}/live")  # ends by itself after a few seconds
+        assert whole.headers["content-type"].startswith("text/event-stream")
+        ids = [line[4:] for line in whole.text.splitlines() if line.startswith("id: ")]
+        assert sorted(ids) == sorted([first, second, inbox_id])
+        resumed = await http.get(f"/s/{space.slug}/live", headers={"Last-Event-ID": ids[0]})
+        assert [line[4:] for line in resumed.text.splitlines() if line.startswith("id: ")] == ids[
+            1:
+        ]
+        assert "event: item" in resumed.text

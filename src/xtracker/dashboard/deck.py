@@ -9,6 +9,7 @@ events. The browser's EventSource reconnects by itself; the page also retries wi
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +29,8 @@ router = APIRouter(include_in_schema=False)
 
 POLL_S = 0.5
 HEARTBEAT_S = 15.0
+STREAM_MAX_S = 5.0  # then the browser reconnects (RECONNECT_MS) and resumes by Last-Event-ID
+RECONNECT_MS = 300
 FIRST_BATCH = 30
 PRESETS = [("today", "Today"), ("yesterday", "Yesterday"), ("7d", "7 days"),
            ("30d", "30 days"), ("custom", "Custom")]  # fmt: skip
@@ -81,18 +84,28 @@ def _sse(event: str, data: Any, event_id: str | None = None) -> bytes:
 @router.get("/s/{space}/live")
 @html_errors
 async def live(request: Request, space: str) -> Response:
+    """Server-Sent Events: ``item`` events (a LiveItem each) for new clicks and events.
+
+    A stream ends after ``STREAM_MAX_S``; the browser reconnects at once with
+    ``Last-Event-ID`` and the new stream resumes after that item. Short streams keep a
+    server's graceful shutdown short: ASGI servers wait for open responses to finish.
+    """
     sp = await space_page(request, space)
     tail = LiveTail(sp.space.id)
+    resume_after = request.headers.get("last-event-id") or None
 
     async def stream() -> AsyncIterator[bytes]:
-        yield b"retry: 1000\n\n"
+        yield f"retry: {RECONNECT_MS}\n\n".encode()
         first = True
         idle = 0.0
-        while not await request.is_disconnected():
+        started = time.monotonic()
+        while time.monotonic() - started < STREAM_MAX_S and not await request.is_disconnected():
             async with session_scope(sp.rt.sessions) as session:
                 items = await tail.poll(session, sp.rt.clock.now_ms())
             if first:
-                items, first = items[-FIRST_BATCH:], False
+                first = False
+                items = [i for i in items if i.id > resume_after] if resume_after else items
+                items = items[-FIRST_BATCH:]
             for item in items:
                 yield _sse("item", item.model_dump(mode="json"), item.id)
             idle = 0.0 if items else idle + POLL_S

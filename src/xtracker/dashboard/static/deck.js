@@ -310,6 +310,8 @@
   let source = null;
   let fresh = 0;
   let retry = 1000;
+  let downTimer = null;
+  const shown = new Set();
   function feedItem(item) {
     const li = XT.el("li", { class: "fresh", "data-id": item.id, "data-kind": item.kind });
     const what = item.kind === "click" ? "click" : item.event;
@@ -321,11 +323,19 @@
       XT.el("span", { class: "v" }, item.value ? `${item.value} ${item.currency || ""}` : ""));
     return li;
   }
+  function setLive(up) {
+    $("live-dot").className = up ? "dot live" : "dot down";
+    $("live-state").textContent = up ? "live" : "reconnecting…";
+  }
+  // The server ends each stream after a few seconds and the browser reconnects at once,
+  // resuming after the last item (Last-Event-ID); only a gap that lasts is shown as down.
   function connect() {
     source = new EventSource(cfg.live);
-    source.onopen = () => { $("live-dot").className = "dot live"; $("live-state").textContent = "live"; retry = 1000; };
+    source.onopen = () => { clearTimeout(downTimer); downTimer = null; setLive(true); retry = 1000; };
     source.addEventListener("item", (e) => {
       const item = JSON.parse(e.data);
+      if (shown.has(item.id)) return;
+      shown.add(item.id);
       const list = $("live-feed");
       list.prepend(feedItem(item));
       while (list.children.length > 100) list.lastChild.remove();
@@ -335,8 +345,7 @@
       refreshSoon();
     });
     source.onerror = () => {
-      $("live-dot").className = "dot down";
-      $("live-state").textContent = "reconnecting…";
+      if (!downTimer) downTimer = setTimeout(() => setLive(false), 2500);
       if (source.readyState === EventSource.CLOSED) {
         setTimeout(connect, retry);
         retry = Math.min(retry * 2, 15000);

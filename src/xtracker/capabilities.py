@@ -16,6 +16,7 @@ from xtracker.click.endpoints import router as click_router
 from xtracker.dashboard.deck import router as deck_router
 from xtracker.dashboard.destinations import router as dashboard_destinations_router
 from xtracker.dashboard.pages import router as dashboard_router
+from xtracker.dashboard.settings import router as dashboard_settings_router
 from xtracker.destination.endpoints import router as destination_router
 from xtracker.domain import tasks as domain_tasks
 from xtracker.domain.endpoints import router as domain_router
@@ -34,7 +35,8 @@ Installer = Callable[[Runtime, str], Awaitable[None]]
 
 def routers() -> list[APIRouter]:
     delivery = [destination_router, delivery_router]
-    dashboard = [dashboard_router, deck_router, dashboard_destinations_router]
+    dashboard = [dashboard_router, deck_router, dashboard_destinations_router,
+                 dashboard_settings_router]  # fmt: skip
     return [*delivery,
             space_router, link_router, event_router, click_router, user_router, *dashboard,
             domain_router, alert_router, report_router]  # fmt: skip

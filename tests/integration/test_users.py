@@ -225,3 +225,68 @@ class TestMembership:
         assert (await http.get(f"/s/{b.slug}/links")).status_code == 404
         assert (await browser.get(f"/api/spaces/{a.slug}/links")).status_code == 404
         await browser.aclose()
+
+
+class TestMembers:
+    async def test_owner_adds_a_viewer_changes_the_role_and_removes_them(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        await make_user(runtime, "own@example.com", space=space.slug)
+        await make_user(runtime, "val@example.com")
+        base = f"/api/spaces/{space.slug}/members"
+        added = await http.put(base, json={"email": "val@example.com", "role": "viewer"},
+                               headers=space.auth)  # fmt: skip
+        assert [(m["email"], m["role"]) for m in added.json()] == [
+            ("own@example.com", "owner"), ("val@example.com", "viewer"),
+        ]  # fmt: skip
+        await http.put(base, json={"email": "val@example.com", "role": "owner"}, headers=space.auth)
+        gone = await http.delete(f"{base}/own@example.com", headers=space.auth)
+        assert gone.status_code == 204
+        left = (await http.get(base, headers=space.auth)).json()
+        assert [(m["email"], m["role"]) for m in left] == [("val@example.com", "owner")]
+
+    async def test_the_last_owner_cannot_leave_or_be_demoted(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        await make_user(runtime, "own@example.com", space=space.slug)
+        base = f"/api/spaces/{space.slug}/members"
+        demote = await http.put(base, json={"email": "own@example.com", "role": "viewer"},
+                                headers=space.auth)  # fmt: skip
+        assert demote.status_code == 409 and demote.json()["error"]["code"] == "last_owner"
+        leave = await http.delete(f"{base}/own@example.com", headers=space.auth)
+        assert leave.status_code == 409
+
+    async def test_members_page_uses_the_same_rules(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        await make_user(runtime, "own@example.com", space=space.slug)
+        await make_user(runtime, "val@example.com")
+        csrf = await sign_in(http, "own@example.com")
+        page = f"/s/{space.slug}/members"
+        missing = await http.post(
+            page, data={"csrf": csrf, "email": "x@example.com", "role": "viewer"}
+        )
+        assert missing.status_code == 404 and "no user" in missing.text
+        added = await http.post(
+            page, data={"csrf": csrf, "email": "val@example.com", "role": "viewer"}
+        )
+        assert added.status_code == 303
+        assert 'data-email="val@example.com"' in (await http.get(f"/s/{space.slug}/settings")).text
+        last = await http.post(page, data={"csrf": csrf, "email": "own@example.com", "remove": "1"})
+        assert last.status_code == 409 and 'data-code="last_owner"' in last.text
+        edited = await http.post(f"/s/{space.slug}/settings",
+                                 data={"csrf": csrf, "name": "Promo Y", "timezone": "Nowhere/X"})  # fmt: skip
+        assert edited.status_code == 422 and "unknown timezone" in edited.text
+
+    async def test_a_viewer_cannot_manage_members(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys
+    ) -> None:
+        await make_user(runtime, "val@example.com", space=space.slug, role="viewer")
+        csrf = await sign_in(http, "val@example.com")
+        answer = await http.put(f"/api/spaces/{space.slug}/members",
+                                json={"email": "val@example.com", "role": "owner"},
+                                headers={"X-CSRF-Token": csrf})  # fmt: skip
+        assert answer.status_code == 403
+        page = await http.post(f"/s/{space.slug}/members",
+                               data={"csrf": csrf, "email": "val@example.com", "role": "owner"})  # fmt: skip
+        assert page.status_code == 403

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from xtracker.db.engine import session_scope
 from xtracker.errors import MissingCredentials
 from xtracker.space import schemas as space_schemas
+from xtracker.space.access import SpaceAccess, space_access
 from xtracker.space.service import space_service
 from xtracker.user.access import CSRF_HEADER, check_csrf, current_user, runtime_of
-from xtracker.user.schemas import MemberSpace
+from xtracker.user.schemas import Member, MemberSet, MemberSpace
 from xtracker.user.service import OWNER, user_service
 
 router = APIRouter(prefix="/api/spaces", tags=["spaces"])
@@ -50,3 +51,45 @@ async def create_space(
     return space_schemas.SpaceCreated(
         space=space_schemas.Space.model_validate(space), bearer=bearer, ingest_token=ingest
     )
+
+
+async def _members(request: Request, space_id: str) -> list[Member]:
+    rt = runtime_of(request)
+    async with session_scope(rt.sessions) as session:
+        rows = await user_service.members_of(session, space_id)
+    return [Member(email=user.email, role=role, since_ms=since) for user, role, since in rows]
+
+
+@router.get("/{space}/members", response_model=list[Member], summary="Who can see this space")
+async def list_members(
+    request: Request, access: SpaceAccess = Depends(space_access)
+) -> list[Member]:
+    return await _members(request, access.space.id)
+
+
+@router.put(
+    "/{space}/members",
+    response_model=list[Member],
+    summary="Give an existing user a role in this space (owner or viewer)",
+)
+async def set_member(
+    data: MemberSet, request: Request, access: SpaceAccess = Depends(space_access)
+) -> list[Member]:
+    access.require_owner()
+    rt = runtime_of(request)
+    async with session_scope(rt.sessions) as session:
+        await user_service.set_member(
+            session, access.space, data.email, data.role, rt.clock.now_ms()
+        )
+    return await _members(request, access.space.id)
+
+
+@router.delete("/{space}/members/{email}", status_code=204, summary="Take away a user's access")
+async def remove_member(
+    email: str, request: Request, access: SpaceAccess = Depends(space_access)
+) -> Response:
+    access.require_owner()
+    rt = runtime_of(request)
+    async with session_scope(rt.sessions) as session:
+        await user_service.remove_member(session, access.space, email)
+    return Response(status_code=204)

@@ -27,3 +27,9 @@ class WeakPassword(ValidationFailed):
     """The password must be at least 8 characters."""
 
     code = "weak_password"
+
+
+class LastOwner(Conflict):
+    """A space keeps at least one owner: make someone else owner first."""
+
+    code = "last_owner"

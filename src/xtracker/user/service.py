@@ -22,7 +22,7 @@ from xtracker.db.models import Membership, Space, User, WebSession
 from xtracker.errors import NotFound, ValidationFailed
 from xtracker.kit.hashing import secret_hash
 from xtracker.kit.ids import new_uid
-from xtracker.user.errors import EmailTaken, InvalidLogin, WeakPassword
+from xtracker.user.errors import EmailTaken, InvalidLogin, LastOwner, WeakPassword
 
 OWNER = "owner"
 VIEWER = "viewer"
@@ -130,6 +130,32 @@ class UserService:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def _owners(self, session: AsyncSession, space_id: str) -> int:
+        query = select(Membership.user_id).where(
+            Membership.space_id == space_id, Membership.role == OWNER
+        )
+        return len(list(await session.scalars(query)))
+
+    async def set_member(
+        self, session: AsyncSession, space: Space, email: str, role: str, now_ms: int
+    ) -> Membership:
+        """Give the user with ``email`` a role in ``space``; never leaves it without an owner."""
+        check_role(role)
+        user = await self.get_by_email(session, email)
+        current = await self.role_in(session, user.id, space.id)
+        if current == OWNER and role != OWNER and await self._owners(session, space.id) <= 1:
+            raise LastOwner(field="role")
+        return await self.grant(session, user, space, role, now_ms)
+
+    async def remove_member(self, session: AsyncSession, space: Space, email: str) -> None:
+        user = await self.get_by_email(session, email)
+        current = await self.role_in(session, user.id, space.id)
+        if current is None:
+            raise NotFound(f"{user.email} is not a member of this space")
+        if current == OWNER and await self._owners(session, space.id) <= 1:
+            raise LastOwner()
+        await self.revoke(session, user, space)
+
     async def role_in(self, session: AsyncSession, user_id: str, space_id: str) -> str | None:
         query = select(Membership.role).where(
             Membership.space_id == space_id, Membership.user_id == user_id
@@ -145,14 +171,15 @@ class UserService:
         )
         return [(space, role) for space, role in (await session.execute(query)).all()]
 
-    async def members_of(self, session: AsyncSession, space_id: str) -> list[tuple[User, str]]:
+    async def members_of(self, session: AsyncSession, space_id: str) -> list[tuple[User, str, int]]:
+        """(user, role, member since) of a space, oldest member first."""
         query = (
-            select(User, Membership.role)
+            select(User, Membership.role, Membership.created_at_ms)
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.space_id == space_id)
-            .order_by(Membership.created_at_ms)
+            .order_by(Membership.created_at_ms, User.email)
         )
-        return [(user, role) for user, role in (await session.execute(query)).all()]
+        return [(u, role, since) for u, role, since in (await session.execute(query)).all()]
 
 
 class SessionService:

@@ -358,3 +358,41 @@ class TestProxy:
             assert made["proxy_url"] == proxy.url
         finally:
             await proxy.stop()
+
+
+class TestLeases:
+    async def test_rows_of_a_dead_worker_return_when_the_lease_ends_and_its_late_answer_is_ignored(
+        self, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime,
+        receiver: WebhookReceiver, now: FrozenClock,
+    ) -> None:  # fmt: skip
+        from xtracker.outbox import repository as repo
+        from xtracker.outbox.policy import CircuitPolicy
+
+        await webhook_to(http, space, receiver)
+        for n in range(3):
+            await fire(http, space, event="contact", uid=f"u{n}")
+        lease_until = now.now_ms() + 60_000
+
+        async def dead_worker_claims(tx):  # type: ignore[no-untyped-def]
+            claimed = await repo.claim(tx, "dead-worker", now.now_ms(), lease_until, 10)
+            return await repo.load(tx, claimed.ids)
+
+        dispatches = await runtime.committer.run(dead_worker_claims)
+        assert len(dispatches) == 3
+        assert {d["status"] for d in await deliveries(http, space)} == {"sending"}
+        assert await run_once(runtime) == 0  # leased: nobody else touches them
+        now.advance(60_001)
+        assert await run_once(runtime) == 3  # the lease ended: back in the queue
+        assert len(receiver.accepted) == 3
+        late = repo.Result(
+            dispatch=dispatches[0], owner="dead-worker", status="failed_permanently",
+            outcome="failed", next_attempt_at_ms=now.now_ms(), status_code=500, latency_ms=1,
+            error="late", excerpt=None, at_ms=now.now_ms(), transient=False, reachable=True,
+            probe=False,
+        )  # fmt: skip
+
+        async def late_answer(tx):  # type: ignore[no-untyped-def]
+            await repo.record(tx, [late], CircuitPolicy())
+
+        await runtime.committer.run(late_answer)
+        assert {d["status"] for d in await deliveries(http, space)} == {"sent"}

@@ -27,6 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -209,6 +210,14 @@ async def time_reports(rt: Runtime, space_id: str, runs: int) -> dict[str, list[
         space = await session.get(Space, space_id)
         assert space is not None
         f = await service.make_filter(session, space, now_ms=NOW, preset="30d")
+        link = (
+            await session.execute(
+                text("SELECT id FROM link WHERE space_id = :s ORDER BY id LIMIT 1"),
+                {"s": space_id},
+            )
+        ).scalar_one()
+        one_link = f.model_copy(update={"link_id": link})
+        one_campaign = f.model_copy(update={"campaign": "Campaign 1"})
     cases: dict[str, Callable[[Any], Awaitable[Any]]] = {
         "funnel": lambda s: service.funnel(s, f),
         "timeseries (day)": lambda s: service.timeseries(s, f, "day"),
@@ -216,6 +225,9 @@ async def time_reports(rt: Runtime, space_id: str, runs: int) -> dict[str, list[
         "attribution (link)": lambda s: service.attribution(s, f, "link"),
         "attribution (ad)": lambda s: service.attribution(s, f, "ad"),
         "countries": lambda s: service.countries(s, f, "clicks"),
+        "funnel (one link)": lambda s: service.funnel(s, one_link),
+        "funnel (one campaign)": lambda s: service.funnel(s, one_campaign),
+        "timeseries (hour, one link)": lambda s: service.timeseries(s, one_link, "hour"),
     }
     results: dict[str, list[float]] = {}
     for name, call in cases.items():

@@ -55,3 +55,18 @@ def test_creating_a_space_shows_its_secrets_once(page: Page, deployment: Deploym
     expect(page.locator("#secret-ingest")).to_contain_text("xti_")
     page.goto("/s/casino-z/keys")
     expect(page.locator("#new-secrets")).to_have_count(0)
+
+
+def test_settings_lists_members_and_edits_the_space(page: Page, deployment: Deployment) -> None:
+    sign_in(page, deployment.owner)
+    page.goto(f"/s/{deployment.space}/settings")
+    members = page.locator("#members-table")
+    expect(members.locator(f'tr[data-email="{deployment.viewer}"]')).to_contain_text("viewer")
+    page.fill("#member-form input[name=email]", "nobody@example.com")
+    page.click("#member-add")
+    expect(page.locator("#member-error")).to_have_text("no user 'nobody@example.com'")
+    page.fill("#space-settings input[name=timezone]", "Mars/Base")
+    page.click("#space-save")
+    expect(page.locator("#form-error")).to_have_text("unknown timezone 'Mars/Base'")
+    page.goto(f"/s/{deployment.space}/settings")
+    shot(page, "settings", docs=True)

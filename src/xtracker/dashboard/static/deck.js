@@ -276,7 +276,9 @@
       series.push({ name: `${ch.title}: members`, type: "line", yAxisIndex: 1, showSymbol: false,
         connectNulls: true, data: ch.points.map((p) => p.member_count), lineStyle: { color: "#f59e0b" } });
     }
-    c.setOption({ ...base(), tooltip: { trigger: "axis" }, legend: { top: 0, textStyle: { color: css("--muted") } },
+    // Channel titles are user data: the tooltip renders as canvas text, never as HTML.
+    c.setOption({ ...base(), tooltip: { trigger: "axis", renderMode: "richText" },
+      legend: { top: 0, textStyle: { color: css("--muted") } },
       grid: { left: 48, right: 56, top: 34, bottom: 28 },
       xAxis: { type: "category", data: hours, axisLabel: { color: css("--muted") } },
       yAxis: [{ type: "value", splitLine: { lineStyle: { color: css("--line") } } },

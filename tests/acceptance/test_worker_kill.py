@@ -146,6 +146,9 @@ async def test_two_workers_share_one_postgres_queue_and_send_no_row_twice(
             proc.send_signal(signal.SIGTERM)
         assert [p.wait(timeout=20) for p in workers] == [0, 0]
         assert (await statuses(rt)) == {"sent": BURST}
+        async with rt.backend.reader() as tx:
+            row = await tx.fetchone("SELECT count(DISTINCT worker) FROM delivery_attempt")
+        assert row == (2,)  # both workers took part
     finally:
         for proc in workers:
             stop(proc)

@@ -3,6 +3,7 @@ of SPEC §5, Retry-After, the circuit breaker, replay, public-target checks at s
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 
@@ -76,6 +77,7 @@ class TestWebhookDelivery:
         [attempt] = detail["attempt_log"]
         assert attempt["outcome"] == "sent" and attempt["status_code"] == 200
         assert attempt["response_excerpt"] == "ok"
+        assert attempt["worker"] and str(os.getpid()) in attempt["worker"]
 
     async def test_an_unmapped_event_is_not_sent(
         self, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime,

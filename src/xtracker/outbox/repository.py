@@ -73,8 +73,8 @@ RECORD = (
 )
 INSERT_ATTEMPT = (
     "INSERT INTO delivery_attempt (id, outbox_id, space_id, destination_id, attempt, at_ms,"
-    " outcome, status_code, latency_ms, error, response_excerpt)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " outcome, status_code, latency_ms, error, response_excerpt, worker)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SELECT_CIRCUIT = (
     "SELECT state, consecutive_failures, times_opened, probe_at_ms FROM destination_circuit"
@@ -213,7 +213,7 @@ async def record(tx: Tx, results: list[Result], circuit: Any) -> None:
         [
             (new_uid(r.at_ms), r.dispatch.outbox_id, r.dispatch.space_id, r.dispatch.destination_id,
              r.dispatch.attempts + 1, r.at_ms, r.outcome, r.status_code, r.latency_ms, r.error,
-             r.excerpt)
+             r.excerpt, r.owner)
             for r in results
         ],
     )  # fmt: skip

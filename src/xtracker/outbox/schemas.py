@@ -13,6 +13,7 @@ class Attempt(BaseModel):
     latency_ms: int
     error: str | None
     response_excerpt: str | None
+    worker: str | None = Field(description="the worker process that made the attempt")
 
 
 class Delivery(BaseModel):

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("latency_ms", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("response_excerpt", sa.Text(), nullable=True),
+        sa.Column("worker", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempt")),
     )
     with op.batch_alter_table("delivery_attempt", schema=None) as batch_op:

@@ -110,6 +110,10 @@ class TestPostClicks:
     ) -> None:
         r = await http.post("/clicks", json={}, headers=space.auth)
         assert len(r.json()["uid"]) == 26
+        no_body = await http.post("/clicks", headers=space.auth)
+        assert no_body.status_code == 200 and len(no_body.json()["uid"]) == 26
+        no_event = await http.post("/events", headers=space.auth)
+        assert no_event.status_code == 422
 
     async def test_unknown_link_slug_is_404(
         self, http: httpx.AsyncClient, space: SpaceKeys

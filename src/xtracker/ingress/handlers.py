@@ -35,6 +35,8 @@ class Ingress:
 
     async def _json(self, scope: Scope, receive: Receive) -> Any:
         body = await read_body(scope, receive, self.rt.settings.max_body_bytes)
+        if not body.strip():
+            return None  # no body: every field of POST /clicks is optional
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:

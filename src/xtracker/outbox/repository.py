@@ -221,12 +221,14 @@ async def record(tx: Tx, results: list[Result], circuit: Any) -> None:
     for r in results:
         if r.transient or r.reachable:
             by_destination.setdefault(r.dispatch.destination_id, []).append(r)
-    for destination_id, items in by_destination.items():
-        await _move_circuit(tx, destination_id, items, circuit)
+    for destination_id in sorted(by_destination):  # one lock order for every worker
+        await _move_circuit(tx, destination_id, by_destination[destination_id], circuit)
 
 
 async def _move_circuit(tx: Tx, destination_id: str, items: list[Result], policy: Any) -> None:
-    row = await tx.fetchone(SELECT_CIRCUIT, (destination_id,))
+    # PostgreSQL: lock the row so two workers recording at once do not lose a failure
+    lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+    row = await tx.fetchone(SELECT_CIRCUIT + lock, (destination_id,))
     state, failures, opened, probe_at = row if row else ("closed", 0, 0, None)
     now = items[-1].at_ms
     before = (state, failures, opened, probe_at)

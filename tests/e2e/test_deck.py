@@ -7,6 +7,8 @@ import io
 import re
 import subprocess
 import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -152,6 +154,13 @@ def test_date_and_link_filters_change_the_numbers_like_the_api(
                              params={"preset": "yesterday"}).json()  # fmt: skip
         one_link = http.get(f"/api/spaces/{deployment.space}/reports/funnel",
                             params={"preset": "yesterday", "link": "fb-retarget"}).json()  # fmt: skip
+        start_ms = yesterday["range"]["start_ms"]
+        yesterday_date = (
+            datetime.fromtimestamp(start_ms / 1000, UTC)
+            .astimezone(ZoneInfo(yesterday["range"]["timezone"]))
+            .date()
+            .isoformat()
+        )
         today_link = http.get(f"/api/spaces/{deployment.space}/reports/funnel",
                               params={"preset": "today", "link": "fb-retarget"}).json()  # fmt: skip
     body = page.locator("body")
@@ -164,6 +173,13 @@ def test_date_and_link_filters_change_the_numbers_like_the_api(
     page.click('.preset[data-preset="today"]')
     expect(body).to_have_attribute("data-view", "preset=today&link=fb-retarget")
     expect(page.locator("#kpi-click")).to_have_text(f"{today_link['steps'][0]['count']:,}")
+    page.click('.preset[data-preset="custom"]')
+    page.fill("#f-start", yesterday_date)
+    page.fill("#f-end", yesterday_date)
+    page.click("#f-apply")
+    view = f"preset=custom&start={yesterday_date}&end={yesterday_date}&link=fb-retarget"
+    expect(body).to_have_attribute("data-view", view)
+    expect(page.locator("#kpi-click")).to_have_text(f"{one_link['steps'][0]['count']:,}")
 
 
 def test_the_deck_in_the_light_theme(page: Page, deployment: Deployment, traffic: Traffic) -> None:

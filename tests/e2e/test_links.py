@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment, api, shot, sign_in
-from tests.e2e.traffic import Traffic
+from tests.e2e.traffic import Traffic, visit
 
 pytestmark = pytest.mark.e2e
 
@@ -61,3 +61,26 @@ def test_links_list_shows_clicks_and_revenue_from_the_report(
         expect(tr.locator(".clicks")).to_have_text(str(row["clicks"]))
         expect(tr.locator(".revenue")).to_have_text(row["revenue"])
     shot(page, "links", docs=True)
+
+
+def test_a_link_named_script_is_text_on_the_deck_too(
+    page: Page, deployment: Deployment, traffic: Traffic
+) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with api(deployment) as http:
+        http.post(f"/api/spaces/{deployment.space}/links", json={
+            "slug": "xss-check", "name": NASTY, "kind": "web",
+            "target_url": "https://offer.example/?click_id={uid}",
+        })  # fmt: skip
+        uid = visit(http, "xss-check", "FR", ("120009", NASTY), NASTY)
+    sign_in(page, deployment.owner)
+    page.goto(f"/s/{deployment.space}")
+    expect(page.locator(f'#live-feed li[data-id="{uid}"]')).to_contain_text(NASTY)
+    expect(page.locator("#attr-table tbody .name", has_text=NASTY)).to_have_count(1)
+    page.select_option("#attr-group", "ad")
+    expect(page.locator("#attr-table tbody .name", has_text=NASTY)).to_have_count(1)
+    page.select_option("#f-link", "xss-check")
+    expect(page.locator("body")).to_have_attribute("data-view", "preset=7d&link=xss-check")
+    assert dialogs == []
+    assert page.locator("script:not([src]):not([type])").count() == 0

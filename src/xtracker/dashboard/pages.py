@@ -183,7 +183,7 @@ async def _links_page(request: Request, space: str, status: int = 200, **extra: 
     totals = await link_totals(sp)
     return page(request, "links.html", status=status, sp=sp, links=schemas_, totals=totals,
                 totals_note=LINK_STATS_NOTE,
-                kinds=sorted(link_schemas.KINDS), **extra)  # fmt: skip
+                kinds=["web", "bot", "channel"], **extra)  # fmt: skip
 
 
 @router.get("/s/{space}/links")

@@ -181,7 +181,7 @@ async def main() -> None:
             await task  # the last outcomes are recorded before this returns
             elapsed = time.perf_counter() - started
             worker_cpu = (time.process_time() - cpu) / args.events
-            commits = rt.committer.batches
+            commits = worker.committer.batches
             counts = await outbox_counts(rt)
         finally:
             await rt.close()

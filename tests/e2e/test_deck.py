@@ -190,3 +190,23 @@ def test_the_deck_in_the_light_theme(page: Page, deployment: Deployment, traffic
     shot(page, "deck-light-test-traffic")
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
+
+
+def test_campaign_filter_and_replay_from_the_delivery_matrix(
+    page: Page, deployment: Deployment, traffic: Traffic
+) -> None:
+    open_deck(page, deployment)
+    with api(deployment) as http:
+        campaign = http.get(f"/api/spaces/{deployment.space}/reports/funnel",
+                            params={"campaign": "retarget-7d"}).json()  # fmt: skip
+    page.fill("#f-campaign", "retarget-7d")
+    expect(page.locator("body")).to_have_attribute("data-view", "preset=7d&campaign=retarget-7d")
+    expect(page.locator("#kpi-click")).to_have_text(f"{campaign['steps'][0]['count']:,}")
+    row = page.locator("#delivery-table tr", has_text="Affiliate network")
+    expect(row.locator(".failed")).not_to_have_text("0", timeout=15_000)
+    row.locator("button.replay").click()
+    expect(page.locator("#delivery-note")).to_have_text(
+        re.compile(
+            r"^Replayed [1-9][0-9]* failed deliveries of Affiliate network \(same event_id\)\.$"
+        )
+    )

@@ -193,9 +193,12 @@
         const b = XT.el("button", { type: "button", class: "small replay" }, "Replay failed");
         b.addEventListener("click", async () => {
           b.disabled = true;
-          try { const r = await XT.api("POST", cfg.replay.replace("{id}", d.destination_id), {});
-            b.textContent = `Replayed ${r.replayed !== undefined ? r.replayed : ""}`; refresh(); }
-          catch (e) { b.textContent = e.message; }
+          const note = $("delivery-note");
+          try {
+            const r = await XT.api("POST", cfg.replay.replace("{id}", encodeURIComponent(d.destination_id)), {});
+            note.textContent = `Replayed ${r.replayed} failed deliveries of ${d.name} (same event_id).`;
+            refresh();
+          } catch (e) { note.textContent = e.message; b.disabled = false; }
         });
         act.append(b);
       }

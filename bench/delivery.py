@@ -36,7 +36,7 @@ from xtracker.event.parse import parse_event  # noqa: E402
 from xtracker.runtime import Runtime  # noqa: E402
 from xtracker.space.schemas import SpaceCreate  # noqa: E402
 from xtracker.space.service import space_service  # noqa: E402
-from xtracker.worker.delivery import DeliveryWorker  # noqa: E402
+from xtracker.worker.delivery import DeliveryWorker, tune_gc  # noqa: E402
 
 RECEIVER = r"""
 import asyncio, sys
@@ -172,6 +172,7 @@ async def main() -> None:
                     await tx.execute("TRUNCATE event_outbox, event_inbox, delivery_attempt")
             await fill(rt, url, args.events)
             worker = DeliveryWorker(rt)
+            tune_gc()  # as `xtracker worker` does
             started, cpu = time.perf_counter(), time.process_time()
             task = asyncio.create_task(worker.run())
             # in memory: polling the table would slow the loop being measured

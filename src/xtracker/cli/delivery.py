@@ -296,7 +296,10 @@ def worker() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
         try:
+            from xtracker.worker.delivery import tune_gc
+
             await capabilities.install_all(rt, "worker")
+            tune_gc()
             console.print(f"[bold]XTRACKER worker[/] on {s.database.dialect}; SIGTERM stops it.")
             await stopping.wait()
             delivery = rt.extras.get("delivery_worker")

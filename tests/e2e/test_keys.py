@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.e2e.conftest import Deployment, shot, sign_in
+from tests.e2e.conftest import Deployment, api, shot, sign_in
+from tests.e2e.traffic import Traffic, visit
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +39,7 @@ def test_rotating_the_ingest_token_fills_the_snippets_and_keeps_the_old_one_24h(
 
 
 def test_rotating_the_bearer_gives_working_curl_and_python(
-    page: Page, deployment: Deployment
+    page: Page, deployment: Deployment, traffic: Traffic
 ) -> None:
     sign_in(page, deployment.owner)
     page.goto(f"/s/{deployment.space}/keys")
@@ -44,7 +48,25 @@ def test_rotating_the_bearer_gives_working_curl_and_python(
     bearer = page.locator("#secret-bearer").inner_text()
     assert bearer.startswith("xtb_")
     expect(page.locator("#code-curl-event")).to_contain_text(f"Authorization: Bearer {bearer}")
-    expect(page.locator("#code-python")).to_contain_text(repr(bearer))
+    expect(page.locator("#code-python")).to_contain_text(
+        f'AsyncClient("{deployment.url}", "{bearer}")'
+    )
+    # the snippets run as shown, once the placeholders are real values
+    with httpx.Client(base_url=deployment.url) as http:
+        uid = visit(http, "fb-bonus", "US", ("120001", "UGC video — testimonial"), "promoX")
+    python = page.locator("#code-python").inner_text().replace("<UID>", uid)
+    ran = subprocess.run([sys.executable, "-c", python.replace("<ORDER_ID>", f"py-{uid}")],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    curl = page.locator("#code-curl-event").inner_text().replace("<UID>", uid)
+    out = subprocess.run(["bash", "-c", curl.replace("<ORDER_ID>", f"curl-{uid}")],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert '"status":"queued"' in out.stdout.replace(" ", ""), out.stdout + out.stderr
+    with api(deployment) as http:
+        deposits = http.get(f"/api/spaces/{deployment.space}/reports/live").json()["items"]
+    assert {i["value"] for i in deposits if i["uid"] == uid and i["event"] == "deposit"} == {
+        "25.00"
+    }
     with httpx.Client(base_url=deployment.url) as http:
         me = http.get(f"/api/spaces/{deployment.space}",
                       headers={"Authorization": f"Bearer {bearer}"})  # fmt: skip

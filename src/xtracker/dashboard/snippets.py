@@ -27,7 +27,7 @@ def build_snippets(
     auth = f"Authorization: Bearer {bearer_value}"
     auth_arg = shlex.quote(auth) if bearer else f'"{auth}"'
     token = ingest or "<INGEST_TOKEN>"
-    py_bearer = repr(bearer) if bearer else 'os.environ["XT_BEARER"]'
+    py_bearer = f'"{bearer}"' if bearer else 'os.environ["XT_BEARER"]'
     return [
         Snippet(
             "curl-event",
@@ -54,7 +54,7 @@ def build_snippets(
                 "import asyncio\n" + ("" if bearer else "import os\n") + "\n"
                 "from xtracker.client import AsyncClient\n\n\n"
                 "async def main() -> None:\n"
-                f"    async with AsyncClient({base!r}, {py_bearer}) as xt:\n"
+                f'    async with AsyncClient("{base}", {py_bearer}) as xt:\n'
                 '        await xt.bind("<UID>", tg_id=555123)\n'
                 '        await xt.send_event("deposit", uid="<UID>", value="25.00", eid="<ORDER_ID>")\n'
                 "\n\nasyncio.run(main())"

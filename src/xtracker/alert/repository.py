@@ -134,7 +134,7 @@ class AlertRepository:
             )
             recent_sql = (
                 "SELECT outcome = 'sent' FROM delivery_attempt WHERE space_id = :space"
-                " AND destination_id = :d ORDER BY at_ms DESC LIMIT :n"
+                " AND at_ms >= :since AND destination_id = :d ORDER BY at_ms DESC LIMIT :n"
             )
         else:
             window = await session.execute(
@@ -150,7 +150,8 @@ class AlertRepository:
             recent_sql = (
                 "SELECT status = 'sent' FROM event_outbox WHERE space_id = :space"
                 " AND created_at_ms >= :back AND destination_id = :d AND attempts > 0"
-                " AND status <> 'sending' ORDER BY updated_at_ms DESC LIMIT :n"
+                " AND updated_at_ms >= :since AND status <> 'sending'"
+                " ORDER BY updated_at_ms DESC LIMIT :n"
             )
         for dest_id, n, failed, last_ok in window:
             row = stats.get(str(dest_id))
@@ -161,7 +162,7 @@ class AlertRepository:
             for dest_id, row in stats.items():
                 outcomes = await session.execute(
                     text(recent_sql),
-                    {"space": space_id, "d": dest_id, "n": recent,
+                    {"space": space_id, "d": dest_id, "n": recent, "since": since_ms,
                      "back": now_ms - OUTBOX_LOOKBACK_MS},
                 )  # fmt: skip
                 row.recent_outcomes = tuple(bool(o[0]) for o in outcomes)

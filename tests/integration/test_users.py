@@ -10,6 +10,7 @@ from tests.integration.dashboard_support import PASSWORD, csrf_from, make_user, 
 from xtracker.app import XTrackerApp
 from xtracker.db.engine import session_scope
 from xtracker.db.models import WebSession
+from xtracker.kit.clock import FrozenClock
 from xtracker.runtime import Runtime
 from xtracker.user import access
 from xtracker.user.service import user_service
@@ -127,6 +128,28 @@ class TestLogin:
         await sign_in(http, "ann@example.com")
         assert (await http.post("/logout", data={"csrf": "nope"})).status_code == 403
         assert (await http.get("/spaces")).status_code == 200
+
+
+class TestThrottle:
+    async def test_ten_wrong_passwords_make_the_email_wait_then_it_works_again(
+        self, runtime: Runtime, http: httpx.AsyncClient, clock: FrozenClock
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+
+        async def attempt(password: str) -> httpx.Response:
+            form = await http.get("/login")
+            return await http.post("/login", data={
+                "email": "ann@example.com", "password": password, "csrf": csrf_from(form.text),
+            })  # fmt: skip
+
+        for _ in range(10):
+            assert (await attempt("wrong password")).status_code == 401
+        locked = await attempt(PASSWORD)  # even the right password waits
+        assert locked.status_code == 429 and "too many failed sign-ins" in locked.text
+        assert int(locked.headers["retry-after"]) > 0
+        assert "xt_session" not in http.cookies
+        clock.advance(15 * 60 * 1000)
+        assert (await attempt(PASSWORD)).status_code == 303
 
 
 class TestMembership:

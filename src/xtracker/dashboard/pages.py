@@ -25,10 +25,11 @@ from xtracker.user.access import (
     clear_session_cookie,
     cookie_secure,
     current_user,
+    login_throttle,
     runtime_of,
     set_session_cookie,
 )
-from xtracker.user.errors import CsrfFailed
+from xtracker.user.errors import CsrfFailed, InvalidLogin
 from xtracker.user.service import OWNER, csrf_matches, session_service, user_service
 
 from .common import checked_form, html_errors, optional, signed_in, space_page, text
@@ -94,14 +95,23 @@ async def login(request: Request) -> Response:
     ):
         return _login_page(request, CsrfFailed().message, email, status=403)
     rt = runtime_of(request)
+    throttle = login_throttle(request)
+    address = request.client.host if request.client else ""
+    now = rt.clock.now_ms()
     try:
+        throttle.check(email, address, now)
         async with session_scope(rt.sessions) as session:
             user = await user_service.authenticate(session, email, text(form, "password"))
             token = await session_service.start(
-                session, user, rt.clock.now_ms(), int(rt.settings.session_ttl_hours * 3600_000)
+                session, user, now, int(rt.settings.session_ttl_hours * 3600_000)
             )
     except XTrackerError as error:
-        return _login_page(request, error.message, email, status=error.status)
+        if isinstance(error, InvalidLogin):
+            throttle.failed(email, address, now)
+        response = _login_page(request, error.message, email, status=error.status)
+        response.headers.update(error.headers())
+        return response
+    throttle.succeeded(email)
     response = RedirectResponse(_safe_next(optional(form, "next")), status_code=303)
     set_session_cookie(request, response, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

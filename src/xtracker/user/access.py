@@ -14,6 +14,7 @@ from xtracker.db.models import Space, User
 from xtracker.runtime import Runtime
 from xtracker.user.errors import CsrfFailed
 from xtracker.user.service import csrf_for, csrf_matches, session_service, user_service
+from xtracker.user.throttle import LoginThrottle
 
 SESSION_COOKIE = "xt_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -89,5 +90,12 @@ async def session_role(request: Request, space: Space) -> str | None:
     return role
 
 
+def login_throttle(request: Request) -> LoginThrottle:
+    extras = runtime_of(request).extras
+    throttle: LoginThrottle = extras.setdefault("login_throttle", LoginThrottle())
+    return throttle
+
+
 async def install(runtime: Runtime, role: str) -> None:
     runtime.extras["session_role"] = session_role
+    runtime.extras.setdefault("login_throttle", LoginThrottle())

@@ -42,6 +42,7 @@ router.mount("/static", StaticFiles(directory=STATIC), name="static")
 
 LOGIN_CSRF_COOKIE = "xt_login_csrf"
 PREVIEW_UID = "PREVIEWUID0000000000000000"
+PURE_TARGETS = ("bot", "web")
 
 
 def _safe_next(value: str | None) -> str:
@@ -275,9 +276,13 @@ async def link_preview(request: Request, space: str, slug: str) -> Response:
     content = LandingContent(link.title, link.text, link.button_label, link.image_url, None)
     info = LinkInfo(link.id, link.space_id, link.slug, link.kind, link.target_url,
                     link.bot_username, content, link.auto_redirect, link.active)  # fmt: skip
-    resolver = sp.rt.resolvers.get(link.kind)
+    # Only the pure resolvers: a channel link's resolver hands out (uses up) an invite link.
+    resolver = sp.rt.resolvers.get(link.kind) if link.kind in PURE_TARGETS else None
     target: str | None = None
     note = "Preview: no click is recorded and the button is not live."
+    if link.kind not in PURE_TARGETS:
+        target = "#"
+        note = "Preview: every visitor gets their own invite link; none is used up here."
     if resolver is not None:
         try:
             target = await resolver(info, {"uid": PREVIEW_UID}, {})

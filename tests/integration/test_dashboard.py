@@ -45,7 +45,8 @@ class TestLinksScreen:
     ) -> None:
         for bad in ({"slug": "-bad", **WEB}, {"slug": "ok", "kind": "web", "target_url": "ftp://x"},
                     {"slug": "ok", "kind": "bot", "bot_username": "nobot1"},
-                    {"slug": "ok", "kind": "web", "target_url": "https://x.example/{nope}"}):  # fmt: skip
+                    {"slug": "ok", "kind": "web", "target_url": "https://x.example/{nope}"},
+            {"slug": "ok", "kind": "channel", "channel": "@promo_channel"}):  # fmt: skip
             api = await http.post(f"/api/spaces/{space.slug}/links", json=bad, headers=space.auth)
             page = await http.post(f"/s/{space.slug}/links", data={"csrf": owner, **bad})
             error = api.json()["error"]

@@ -183,6 +183,8 @@ def _link_values(form: Any) -> dict[str, Any]:
     values["auto_redirect"] = form.get("auto_redirect") == "on"
     values["active"] = form.get("active") == "on"
     values["tags"] = [t.strip() for t in text(form, "tags").split(",") if t.strip()]
+    if channel := text(form, "channel"):  # empty keeps a channel link's current channel
+        values["channel"] = channel
     return values
 
 

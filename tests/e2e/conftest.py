@@ -63,7 +63,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     _user(env, "owner@example.com", "--space", "promo-x", "--role", "owner")
     _user(env, "viewer@example.com", "--space", "promo-x", "--role", "viewer")
     _user(env, "outsider@example.com", "--space", "other-offer", "--role", "owner")
-    with serve(env, "--server", "uvicorn") as url:
+    with serve(env) as url:  # the default server (granian), as in production
         yield Deployment(url, env, "promo-x", str(made["bearer"]), str(made["ingest_token"]))
 
 

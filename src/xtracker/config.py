@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # delivery (outbox worker): see docs/destinations.md
     delivery_concurrency: int = 64  # requests in flight per worker process
+    delivery_per_host: int = 16  # … and at most this many to one receiver (be gentle)
     delivery_batch: int = 500  # rows claimed per query
     delivery_poll_ms: int = 250  # how often an idle worker looks for due rows
     delivery_lease_s: float = 60.0  # a claimed row returns to the queue after this

@@ -313,7 +313,6 @@
 
   // live feed (Server-Sent Events; the browser resumes with Last-Event-ID) --------------
   let source = null;
-  let fresh = 0;
   let retry = 1000;
   let downTimer = null;
   const shown = new Set();
@@ -345,8 +344,7 @@
       list.prepend(feedItem(item));
       while (list.children.length > 100) list.lastChild.remove();
       $("live-empty").hidden = true;
-      fresh += 1;
-      $("live-count").textContent = `${fresh} new`;
+      $("live-count").textContent = `${list.children.length} shown`;
       refreshSoon();
     });
     source.onerror = () => {

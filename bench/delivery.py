@@ -198,7 +198,7 @@ async def main() -> None:
         ("receiver", args.receiver),
         ("event loop", "asyncio" if args.asyncio else "uvloop"),
         ("events in the outbox", f"{args.events:,}"),
-        ("worker concurrency", str(args.concurrency)),
+        ("worker concurrency (per receiver)", f"{args.concurrency} ({settings.delivery_per_host})"),
         ("receiver alone (bare aiohttp client)", f"{ceiling:,.0f} req/s"),
         ("outbox → signed webhook → recorded", f"{rate:,.0f} deliveries/s"),
         ("  as a share of the receiver's rate", f"{rate / ceiling:.0%}"),

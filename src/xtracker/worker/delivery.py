@@ -113,8 +113,12 @@ class DeliveryWorker:
         resolver: AbstractResolver | None = self._resolver
         if not s.allow_private_targets:
             resolver = GuardedResolver(resolver)
-        connector = aiohttp.TCPConnector(limit=self.concurrency, resolver=resolver,
-                                         ttl_dns_cache=30)  # fmt: skip
+        connector = aiohttp.TCPConnector(
+            limit=self.concurrency,
+            limit_per_host=s.delivery_per_host,
+            resolver=resolver,
+            ttl_dns_cache=30,
+        )
         meta_connector = aiohttp.TCPConnector(limit=self.concurrency, resolver=self._resolver)
         self.ctx = SendContext(
             session=aiohttp.ClientSession(connector=connector, trust_env=False),

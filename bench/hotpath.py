@@ -53,7 +53,7 @@ def wrk(url: str, duration: int, connections: int, script: str, env: dict[str, s
     args = [need("wrk"), "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script]
     for header in headers:
         args += ["-H", header]
-    out = subprocess.run(args + [url], capture_output=True, text=True, env={**os.environ, **(env or {})},
+    out = subprocess.run([*args, url], capture_output=True, text=True, env={**os.environ, **(env or {})},
                          timeout=duration + 60, check=True).stdout  # fmt: skip
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     result: dict[str, float] = json.loads(line[7:])

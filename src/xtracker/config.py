@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     alert_eval_interval_s: float = 60.0
     run_worker_in_serve: bool = True
     log_level: str = "info"
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    click_retention_days: int = Field(default=0, ge=0)  # 0 keeps raw clicks forever
     # delivery (outbox worker): see docs/destinations.md
     delivery_concurrency: int = 64  # requests in flight per worker process
     delivery_per_host: int = 16  # … and at most this many to one receiver (be gentle)

@@ -42,7 +42,9 @@ def free_port() -> int:
 
 
 def need(tool: str) -> str:
-    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None)
+    path = shutil.which(tool) or (
+        f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None
+    )
     if path is None:
         sys.exit(f"{tool} is required: apt-get install -y {tool}")
     return path
@@ -115,7 +117,9 @@ class Tracker:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
@@ -162,7 +166,9 @@ def main() -> None:
         finally:
             tracker.stop()
     base = statistics.median(r["rps"] for r in rows[0][1])
-    print(f"\n{'path':36} {'req/s (median)':>15} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx/3xx':>12}")
+    print(
+        f"\n{'path':36} {'req/s (median)':>15} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx/3xx':>12}"
+    )
     for name, runs in rows:
         rps = statistics.median(r["rps"] for r in runs)
         p50 = statistics.median(r["p50_us"] for r in runs) / 1000

@@ -60,3 +60,13 @@ class TestCli:
         assert cli("events", "list", "--space", space, "--json") == []
         assert cli("clicks", "list", "--space", space, "--json") == []
         assert "Promo X" in cli("space", "list")
+
+
+class TestCliChannelLinks:
+    def test_channel_link_through_the_core_command_asks_for_its_channel(self, cli: Any) -> None:
+        space = cli("space", "create", "Promo X", "--json")["space"]["slug"]
+        result = cli("link", "create", "--space", space, "--slug", "ch", "--kind", "channel",
+                     "--json", ok=False)  # fmt: skip
+        assert result.exit_code == 1
+        error = json.loads(result.stderr)["error"]
+        assert "Telegram channel funnel set up" not in error["message"]

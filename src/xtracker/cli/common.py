@@ -20,6 +20,7 @@ from xtracker.db.migrate import upgrade
 from xtracker.errors import XTrackerError
 from xtracker.runtime import Runtime
 from xtracker.space.service import space_service
+from xtracker.telegram import tasks as telegram_tasks
 
 T = TypeVar("T")
 console = Console()
@@ -47,9 +48,11 @@ async def runtime(migrate: bool = True) -> AsyncIterator[Runtime]:
     if migrate:
         await asyncio.to_thread(upgrade, s)
     rt = await Runtime.open(s, with_geo=False)
+    telegram_tasks.register(rt)  # channel links are validated the same as in the server
     try:
         yield rt
     finally:
+        telegram_tasks.unregister(rt)
         await rt.close()
 
 

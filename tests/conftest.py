@@ -78,6 +78,9 @@ def _backends() -> list[object]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: Playwright's sync API keeps an event loop running in this thread for
+    # the rest of the session, and pytest-asyncio cannot start its own loop after that.
+    items.sort(key=lambda item: "e2e" in item.keywords)
     if POSTGRES_ON:
         return
     skip = pytest.mark.skip(reason="PostgreSQL tests need XTRACKER_TEST_POSTGRES=1 (CI sets it)")

@@ -87,11 +87,12 @@ def serve(
                     loop="uvloop", http="httptools", access_log=False, lifespan="on")  # fmt: skip
         return
     from granian import Granian
-    from granian.constants import Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops
 
     Granian(
         target, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
         loop=Loops.uvloop, factory=True, websockets=False, log_access=False,
+        http=HTTPModes.http1,  # TLS ends at the proxy in front; no h2c sniffing per connection
     ).serve()  # fmt: skip
 
 

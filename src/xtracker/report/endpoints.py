@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from xtracker.db.engine import session_scope
 from xtracker.report import schemas, service
@@ -19,47 +22,50 @@ LINK = Query(None, description="only this link (slug or id)")
 CAMPAIGN = Query(None, description="only this campaign (campaign_id or campaign_name)")
 
 
-async def _filter(
+@dataclass
+class RangeParams:
+    """The date range every report takes (a FastAPI dependency: its fields are query params)."""
+
+    preset: str = PRESET
+    start: str | None = START
+    end: str | None = END
+
+
+@dataclass
+class FilterParams(RangeParams):
+    link: str | None = LINK
+    campaign: str | None = CAMPAIGN
+
+
+async def _report(
     request: Request,
     access: SpaceAccess,
-    preset: str,
-    start: str | None,
-    end: str | None,
-    link: str | None,
-    campaign: str | None,
-) -> schemas.ReportFilter:
+    params: RangeParams,
+    call: Callable[[AsyncSession, schemas.ReportFilter], Awaitable[Any]],
+) -> Any:
+    """Resolve the filter and run the report in one session."""
     rt = runtime_of(request)
     async with session_scope(rt.sessions) as session:
-        return await service.make_filter(
+        f = await service.make_filter(
             session,
             access.space,
             now_ms=rt.clock.now_ms(),
-            preset=preset,
-            start=start,
-            end=end,
-            link=link,
-            campaign=campaign,
+            preset=params.preset,
+            start=params.start,
+            end=params.end,
+            link=getattr(params, "link", None),
+            campaign=getattr(params, "campaign", None),
         )
-
-
-async def _run(request: Request, call: Any) -> Any:
-    rt = runtime_of(request)
-    async with session_scope(rt.sessions) as session:
-        return await call(session)
+        return await call(session, f)
 
 
 @router.get("/funnel", response_model=schemas.Funnel, summary="Conversion funnel")
 async def funnel(
     request: Request,
     access: SpaceAccess = Depends(space_access),
-    preset: str = PRESET,
-    start: str | None = START,
-    end: str | None = END,
-    link: str | None = LINK,
-    campaign: str | None = CAMPAIGN,
+    params: FilterParams = Depends(),
 ) -> schemas.Funnel:
-    f = await _filter(request, access, preset, start, end, link, campaign)
-    result: schemas.Funnel = await _run(request, lambda s: service.funnel(s, f))
+    result: schemas.Funnel = await _report(request, access, params, service.funnel)
     return result
 
 
@@ -67,15 +73,12 @@ async def funnel(
 async def timeseries(
     request: Request,
     access: SpaceAccess = Depends(space_access),
-    preset: str = PRESET,
-    start: str | None = START,
-    end: str | None = END,
-    link: str | None = LINK,
-    campaign: str | None = CAMPAIGN,
+    params: FilterParams = Depends(),
     bucket: str = Query("day", description="hour or day (local to the space)"),
 ) -> schemas.Timeseries:
-    f = await _filter(request, access, preset, start, end, link, campaign)
-    result: schemas.Timeseries = await _run(request, lambda s: service.timeseries(s, f, bucket))
+    result: schemas.Timeseries = await _report(
+        request, access, params, lambda s, f: service.timeseries(s, f, bucket)
+    )
     return result
 
 
@@ -88,19 +91,14 @@ async def timeseries(
 async def attribution(
     request: Request,
     access: SpaceAccess = Depends(space_access),
-    preset: str = PRESET,
-    start: str | None = START,
-    end: str | None = END,
-    link: str | None = LINK,
-    campaign: str | None = CAMPAIGN,
+    params: FilterParams = Depends(),
     group_by: str = Query("link", description="link, ad or campaign"),
     sort: str = Query("clicks", description="a column of the rows"),
     order: str = Query("desc", description="asc or desc"),
     format: str = Query("json", description="json or csv"),
 ) -> Any:
-    f = await _filter(request, access, preset, start, end, link, campaign)
-    report: schemas.Attribution = await _run(
-        request, lambda s: service.attribution(s, f, group_by, sort, order)
+    report: schemas.Attribution = await _report(
+        request, access, params, lambda s, f: service.attribution(s, f, group_by, sort, order)
     )
     if format == "csv":
         name = f"{access.space.slug}-{group_by}-attribution.csv"
@@ -116,15 +114,12 @@ async def attribution(
 async def countries(
     request: Request,
     access: SpaceAccess = Depends(space_access),
-    preset: str = PRESET,
-    start: str | None = START,
-    end: str | None = END,
-    link: str | None = LINK,
-    campaign: str | None = CAMPAIGN,
+    params: FilterParams = Depends(),
     metric: str = Query("clicks", description="clicks, deposits or revenue"),
 ) -> schemas.Countries:
-    f = await _filter(request, access, preset, start, end, link, campaign)
-    result: schemas.Countries = await _run(request, lambda s: service.countries(s, f, metric))
+    result: schemas.Countries = await _report(
+        request, access, params, lambda s, f: service.countries(s, f, metric)
+    )
     return result
 
 
@@ -132,12 +127,9 @@ async def countries(
 async def deliveries(
     request: Request,
     access: SpaceAccess = Depends(space_access),
-    preset: str = PRESET,
-    start: str | None = START,
-    end: str | None = END,
+    params: RangeParams = Depends(),
 ) -> schemas.Deliveries:
-    f = await _filter(request, access, preset, start, end, None, None)
-    result: schemas.Deliveries = await _run(request, lambda s: service.deliveries(s, f))
+    result: schemas.Deliveries = await _report(request, access, params, service.deliveries)
     return result
 
 
@@ -148,8 +140,5 @@ async def live(
     after: str | None = Query(None, description="the cursor of a previous answer"),
     limit: int = Query(50, ge=1, le=500),
 ) -> schemas.LiveFeed:
-    space_id = access.space.id
-    result: schemas.LiveFeed = await _run(
-        request, lambda s: service.live_feed(s, space_id, after, limit)
-    )
-    return result
+    async with session_scope(runtime_of(request).sessions) as session:
+        return await service.live_feed(session, access.space.id, after, limit)

@@ -24,14 +24,14 @@ class Ingress:
         self.rt = runtime
 
     async def _bearer(self, scope: Scope, now_ms: int) -> Credential:
-        if header(scope, b"authorization") is None and "token" in query_params(scope):
+        authorization = header(scope, b"authorization")
+        if authorization is None and "token" in query_params(scope):
             # Secrets in URLs leak into logs: this endpoint takes only the Bearer header.
             raise InvalidToken(
                 "this endpoint needs Authorization: Bearer <secret>; ?token= works only on"
                 " GET /e and GET /bind"
             )
-        secret = bearer_from_header(header(scope, b"authorization"))
-        return await self.rt.auth.authenticate(secret, BEARER, now_ms)
+        return await self.rt.auth.authenticate(bearer_from_header(authorization), BEARER, now_ms)
 
     async def _json(self, scope: Scope, receive: Receive) -> Any:
         body = await read_body(scope, receive, self.rt.settings.max_body_bytes)

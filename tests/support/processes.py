@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,18 +46,23 @@ def cli_json(env: dict[str, str], *args: str) -> object:
 
 @contextmanager
 def serve(env: dict[str, str], *args: str) -> Iterator[str]:
-    """``xtracker serve`` on a free port; yields its base URL once /readyz answers."""
+    """``xtracker serve`` on a free port; yields its base URL once /readyz answers.
+
+    Its output goes to a file, never to a pipe nobody reads: a full pipe (64 KiB of
+    warnings) would block the server's next log write and freeze its event loop.
+    """
     port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix=f"xtracker-serve-{port}-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [XTRACKER, "serve", "--port", str(port), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                output = proc.stdout.read().decode() if proc.stdout else ""
+                output = Path(log.name).read_text(errors="replace")
                 raise RuntimeError(f"xtracker serve exited early:\n{output}")
             try:
                 if httpx.get(url + "/readyz", timeout=1).status_code == 200:
@@ -69,6 +75,8 @@ def serve(env: dict[str, str], *args: str) -> Iterator[str]:
         yield url
     finally:
         stop(proc)
+        log.close()
+        os.unlink(log.name)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:

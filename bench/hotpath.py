@@ -83,7 +83,8 @@ class Nginx:
 
 
 class Tracker:
-    def __init__(self, workdir: Path, workers: int, extra_env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, workers: int, extra_env: dict[str, str],
+                 serve_args: list[str]) -> None:  # fmt: skip
         self.port = free_port()
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("XTRACKER_")},
                     "XTRACKER_DATA_DIR": str(workdir), "XTRACKER_SECRET_KEY": "bench",
@@ -98,7 +99,7 @@ class Tracker:
                        env=self.env, capture_output=True, check=True)  # fmt: skip
         self.db = workdir / "xtracker.db"
         self.proc = subprocess.Popen([XTRACKER, "serve", "--port", str(self.port), "--workers",
-                                      str(workers)], env=self.env, stdout=subprocess.DEVNULL)  # fmt: skip
+                                      str(workers), *serve_args], env=self.env, stdout=subprocess.DEVNULL)  # fmt: skip
         for _ in range(100):
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/readyz").status_code == 200:
@@ -126,6 +127,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--env", action="append", default=[], metavar="XTRACKER_X=value",
                         help="extra settings for the tracker (repeatable)")  # fmt: skip
+    parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument for xtracker serve, e.g. --serve-arg=--interface=asgi")  # fmt: skip
     args = parser.parse_args()
     bench = ROOT / "bench"
     rows: list[tuple[str, list[dict[str, float]]]] = []
@@ -140,7 +143,8 @@ def main() -> None:
             rows.append(("nginx return 302", runs))
         finally:
             nginx.stop()
-        tracker = Tracker(work, args.workers, dict(kv.split("=", 1) for kv in args.env))
+        tracker = Tracker(work, args.workers, dict(kv.split("=", 1) for kv in args.env),
+                          args.serve_arg)  # fmt: skip
         try:
             url = f"http://127.0.0.1:{tracker.port}"
             # warm-up (lazy regexes, caches, connections), not measured: landing and events

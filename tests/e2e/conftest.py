@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.traffic import Traffic, receiver, seed
-from tests.support.processes import XTRACKER, cli_json, serve, xt_env
+from tests.support.processes import SERVE_LOGS, XTRACKER, cli_json, serve, xt_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -49,7 +49,9 @@ def _user(env: dict[str, str], email: str, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Deployment]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install -y chromium (scripts/setup-dev does it)")
     data = tmp_path_factory.mktemp("e2e")
@@ -65,6 +67,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     _user(env, "outsider@example.com", "--space", "other-offer", "--role", "owner")
     with serve(env) as url:  # the default server (granian), as in production
         yield Deployment(url, env, "promo-x", str(made["bearer"]), str(made["ingest_token"]))
+    if request.session.testsfailed:  # what the server said, for the CI log
+        log = SERVE_LOGS / f"serve-{url.rsplit(':', 1)[1]}.log"
+        print(f"\n--- {log} (last 80 lines) ---\n" + "\n".join(log.read_text().splitlines()[-80:]))
 
 
 @pytest.fixture(scope="session")

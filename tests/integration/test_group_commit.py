@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 
 from xtracker.db.dialect import Tx
 from xtracker.runtime import Runtime
@@ -66,3 +67,26 @@ class TestGroupCommitter:
         assert sum(1 for o in outcomes if isinstance(o, Exception)) == 1
         with pytest.raises(Exception):  # noqa: B017 - sqlite3/asyncpg raise different classes
             await runtime.committer.run(_insert("same"))
+
+    async def test_a_write_waits_for_a_management_session_without_blocking_the_loop(
+        self, runtime: Runtime
+    ) -> None:
+        """A management session holding the write lock needs the loop to finish: the hot
+        path waits for the lock off the loop (SQLite), or on its own connection (PostgreSQL)."""
+        async with runtime.sessions() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO binding (space_id, uid, tg_id, created_at_ms) VALUES ('s', 'm', 2, 0)"
+                )
+            )  # the session now holds the write lock until it commits
+            pending = asyncio.ensure_future(runtime.committer.run(_insert("hot")))
+            ticks = 0
+            for _ in range(10):  # the loop keeps running while the write waits
+                await asyncio.sleep(0.02)
+                ticks += 1
+            assert ticks == 10
+            if runtime.backend.dialect == "sqlite":  # PostgreSQL locks rows, not the database
+                assert not pending.done()
+            await session.commit()
+        assert await asyncio.wait_for(pending, timeout=5) == "hot"
+        assert await _count(runtime) == 2

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 
 XTRACKER = str(Path(sys.executable).with_name("xtracker"))
+SERVE_LOGS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def free_port() -> int:
@@ -48,11 +48,13 @@ def cli_json(env: dict[str, str], *args: str) -> object:
 def serve(env: dict[str, str], *args: str) -> Iterator[str]:
     """``xtracker serve`` on a free port; yields its base URL once /readyz answers.
 
-    Its output goes to a file, never to a pipe nobody reads: a full pipe (64 KiB of
-    warnings) would block the server's next log write and freeze its event loop.
+    Its output goes to ``test-artifacts/serve-<port>.log`` (kept, to read after a failure),
+    never to a pipe nobody reads: a full pipe (64 KiB of warnings) would block the server's
+    next log write and freeze its event loop.
     """
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix=f"xtracker-serve-{port}-", suffix=".log", delete=False)
+    SERVE_LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(SERVE_LOGS / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
         [XTRACKER, "serve", "--port", str(port), *args],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -76,7 +78,6 @@ def serve(env: dict[str, str], *args: str) -> Iterator[str]:
     finally:
         stop(proc)
         log.close()
-        os.unlink(log.name)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:

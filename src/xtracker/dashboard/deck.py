@@ -9,6 +9,7 @@ events. The browser's EventSource reconnects by itself; the page also retries wi
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,6 +27,7 @@ from .geo import world_topology
 from .render import page
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("xtracker.dashboard.live")
 
 POLL_S = 0.5
 HEARTBEAT_S = 15.0
@@ -99,9 +101,16 @@ async def live(request: Request, space: str) -> Response:
         first = True
         idle = 0.0
         started = time.monotonic()
-        while time.monotonic() - started < STREAM_MAX_S and not await request.is_disconnected():
-            async with session_scope(sp.rt.sessions) as session:
-                items = await tail.poll(session, sp.rt.clock.now_ms())
+        # A client that goes away cancels this generator (Starlette listens for the
+        # disconnect); the stream also ends by itself after STREAM_MAX_S.
+        while time.monotonic() - started < STREAM_MAX_S:
+            try:
+                async with session_scope(sp.rt.sessions) as session:
+                    items = await tail.poll(session, sp.rt.clock.now_ms())
+            except Exception:  # one failed read must not end the feed for good
+                log.exception("live feed: poll failed for space %s", sp.space.slug)
+                await asyncio.sleep(POLL_S)
+                continue
             if first:
                 first = False
                 items = [i for i in items if i.id > resume_after] if resume_after else items

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from xtracker.db.engine import SQLITE_PRAGMAS
 
+BUSY_TIMEOUT_MS = 10_000  # as PRAGMA busy_timeout in SQLITE_PRAGMAS
+
 Row = tuple[Any, ...]
 
 
@@ -83,11 +85,13 @@ async def _uncancellable(work: Awaitable[Any]) -> Any:
 class SqliteBackend:
     """A writer connection and a reader connection, both driven from the event loop.
 
-    Statements are microseconds, so they run inline (measured: a flush thread convoyed on
-    the GIL). Only COMMIT — the fsync, and any WAL checkpoint — runs in a thread: the loop
-    keeps accepting requests meanwhile, and they form the next batch. ``BEGIN IMMEDIATE``
-    takes the write lock up front so a read-then-write never fails with SQLITE_BUSY midway.
-    Reads outside transactions use their own connection (WAL: they see committed data).
+    Statements, ``BEGIN IMMEDIATE`` and ``COMMIT`` (the fsync) all run inline: sqlite3
+    releases the GIL while it waits on the disk, so granian's threads keep taking requests
+    meanwhile, and those form the next batch. Handing them to a thread instead cost four
+    thread hops per batch, ~1 ms each on a busy 2-core box (measured: 27 % fewer landings
+    per second). Only when another connection holds the write lock (a management session,
+    a worker process) does ``BEGIN`` wait — in a thread, so the loop can finish that
+    session. Reads outside transactions use their own connection (WAL: committed data).
     """
 
     dialect = "sqlite"
@@ -95,6 +99,7 @@ class SqliteBackend:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._w = self._connect(path)
+        self._w.execute("PRAGMA busy_timeout=0")  # BEGIN never waits on the loop
         self._r = self._connect(path)
         self._tx = SqliteTx(self._w)
         self._reader = SqliteTx(self._r)
@@ -106,18 +111,31 @@ class SqliteBackend:
             connection.execute(pragma)
         return connection
 
+    def _begin_waiting(self) -> None:
+        self._w.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        try:
+            self._w.execute("BEGIN IMMEDIATE")
+        finally:
+            self._w.execute("PRAGMA busy_timeout=0")
+
+    async def _begin(self) -> None:
+        try:
+            self._w.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY and its extended codes
+                raise
+            await _uncancellable(asyncio.to_thread(self._begin_waiting))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        # Waiting for the write lock happens off the loop: another connection of this
-        # process (a management session) may hold it and need the loop to finish.
-        await _uncancellable(asyncio.to_thread(self._w.execute, "BEGIN IMMEDIATE"))
+        await self._begin()
         try:
             yield self._tx
         except BaseException:
             self._w.execute("ROLLBACK")
             raise
         try:
-            await _uncancellable(asyncio.to_thread(self._w.execute, "COMMIT"))
+            self._w.execute("COMMIT")
         except BaseException:
             if self._w.in_transaction:
                 self._w.execute("ROLLBACK")

@@ -36,17 +36,18 @@ class KeyAuthenticator:
         self._cache: dict[str, tuple[float, Credential | None]] = {}
 
     async def _lookup(self, secret: str) -> Credential | None:
-        digest = secret_hash(secret)
+        # Keyed by the secret itself (it is in this process's memory for the request
+        # anyway): a cache hit costs no hashing.
         now = time.monotonic()
-        hit = self._cache.get(digest)
+        hit = self._cache.get(secret)
         if hit is not None and hit[0] > now:
             return hit[1]
         async with self._backend.reader() as tx:
-            row = await tx.fetchone(_LOOKUP, (digest,))
+            row = await tx.fetchone(_LOOKUP, (secret_hash(secret),))
         credential = Credential(row[0], row[1], row[2], row[3]) if row else None
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[digest] = (now + (CACHE_TTL_S if credential else 1.0), credential)
+        self._cache[secret] = (now + (CACHE_TTL_S if credential else 1.0), credential)
         return credential
 
     async def authenticate(self, secret: str | None, kind: str, now_ms: int) -> Credential:

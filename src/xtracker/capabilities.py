@@ -24,6 +24,7 @@ from xtracker.domain.endpoints import router as domain_router
 from xtracker.event.endpoints import router as event_router
 from xtracker.link.endpoints import router as link_router
 from xtracker.ops.metrics import router as metrics_router
+from xtracker.outbox import retention as attempt_retention
 from xtracker.outbox.endpoints import router as delivery_router
 from xtracker.report.endpoints import router as report_router
 from xtracker.runtime import Runtime
@@ -51,6 +52,7 @@ def routers() -> list[APIRouter]:
 def installers() -> list[Installer]:
     return [
         click_retention.install,
+        attempt_retention.install,
         telegram_tasks.install,
         delivery_tasks.install,
         user_access.install,

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: str = Field(default="text", pattern="^(text|json)$")
     click_retention_days: int = Field(default=0, ge=0)  # 0 keeps raw clicks forever
+    attempt_retention_days: int = Field(default=90, ge=0)  # delivery attempts; 0 = forever
     # delivery (outbox worker): see docs/destinations.md
     delivery_concurrency: int = 64  # requests in flight per worker process
     delivery_per_host: int = 16  # … and at most this many to one receiver (be gentle)

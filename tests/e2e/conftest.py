@@ -1,12 +1,13 @@
 """Browser tests: a real ``xtracker serve`` (SQLite in a temp dir) driven by Debian's Chromium.
 
 One server and one browser per session; each test opens its own browser context (its own
-cookies). Screenshots of every screen go to ``test-artifacts/`` and, for the docs, to
-``docs/img/``.
+cookies). Screenshots of every screen go to ``test-artifacts/``; the ones the docs show are
+refreshed in ``docs/img/`` with ``XTRACKER_UPDATE_DOCS_IMG=1``.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,9 +105,11 @@ def sign_in(page: Page, email: str) -> None:
 
 
 def shot(page: Page, name: str, *, docs: bool = False, element: str | None = None) -> None:
-    """Save a screenshot (of the page, or one element) to test-artifacts/, and to docs/img/
-    when the documentation shows it."""
-    targets = [ARTIFACTS / f"{name}.png"] + ([DOCS_IMG / f"{name}.png"] if docs else [])
+    """Save a screenshot (of the page, or one element) to test-artifacts/; one the
+    documentation shows also goes to docs/img/ when ``XTRACKER_UPDATE_DOCS_IMG=1`` (so an
+    ordinary test run leaves the committed images alone)."""
+    refresh_docs = docs and os.environ.get("XTRACKER_UPDATE_DOCS_IMG") == "1"
+    targets = [ARTIFACTS / f"{name}.png"] + ([DOCS_IMG / f"{name}.png"] if refresh_docs else [])
     for path in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
         if element is None:

@@ -57,6 +57,40 @@ class TestGroupCommitter:
         await runtime.committer.run(_insert("x"))
         assert await _count(runtime) == 1
 
+    async def test_a_batch_waits_for_a_request_whose_body_is_arriving(
+        self, runtime: Runtime
+    ) -> None:
+        committer = runtime.committer
+        body_in = asyncio.Event()
+
+        async def slow_body_request() -> str:
+            with committer.arriving():
+                await body_in.wait()  # the body is still on its way
+            return await committer.run(_insert("late"))
+
+        late = asyncio.ensure_future(slow_body_request())
+        await asyncio.sleep(0)  # the slow request has started reading its body
+        batches = committer.batches
+        early = asyncio.ensure_future(committer.run(_insert("early")))
+        for _ in range(3):  # a few loop turns: the batch is formed and would commit now
+            await asyncio.sleep(0)
+        body_in.set()
+        assert sorted(await asyncio.gather(early, late)) == ["early", "late"]
+        assert committer.batches == batches + 1  # one transaction for both
+        assert await _count(runtime) == 2
+
+    async def test_a_body_that_never_arrives_delays_a_batch_only_briefly(
+        self, runtime: Runtime
+    ) -> None:
+        committer = runtime.committer
+        with committer.arriving():  # e.g. a client that sent its headers and stalled
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            assert await committer.run(_insert("alone")) == "alone"
+            waited = loop.time() - started
+        assert waited < 0.5  # bounded by GATHER_MAX_S (2 ms), with room for a slow CI box
+        assert await _count(runtime) == 1
+
     async def test_a_duplicate_key_in_a_batch_fails_only_that_job(self, runtime: Runtime) -> None:
         outcomes = await asyncio.gather(
             runtime.committer.run(_insert("same")),

@@ -3,13 +3,16 @@
 Each request submits a job and awaits its result; the result is delivered only after the
 transaction that ran the job has committed, so an answer always means "on disk". While one
 batch commits, the next one gathers (adaptive: no timer, so an idle server answers at once).
+A request that is still reading its body says so (``arriving``): a batch about to commit
+waits a moment for it (at most ``gather_max_s``) rather than leaving it to the next commit.
 A batch that fails is retried job by job, so one bad job never fails its neighbours.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,6 +22,12 @@ from xtracker.db.dialect import Backend, Tx
 T = TypeVar("T")
 S = TypeVar("S")
 Job = Callable[[Tx], Awaitable[Any]]
+
+# Measured under wrk -c64 on POST /events: the body of a request reaches the app one or two
+# loop turns after its headers (granian hands it over from its own thread). Committing
+# without those requests left batches at ~13 events and each request waited ~3 commits;
+# waiting for them made batches ~2x larger: +27 % events/s, lower p50 and p99.
+GATHER_MAX_S = 0.002
 
 
 class TxDeferred:
@@ -99,9 +108,15 @@ async def _run_jobs(tx: Tx, jobs: list[Job]) -> list[Any]:
 
 
 class GroupCommitter:
-    def __init__(self, backend: Backend, *, max_batch: int = 2000) -> None:
+    def __init__(
+        self, backend: Backend, *, max_batch: int = 2000, gather_max_s: float = GATHER_MAX_S
+    ) -> None:
         self.backend = backend
         self._max_batch = max_batch
+        self._gather_max_s = gather_max_s
+        self._arriving = 0
+        self._none_arriving = asyncio.Event()
+        self._none_arriving.set()
         self._queue: list[tuple[Job, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0
@@ -116,9 +131,28 @@ class GroupCommitter:
             self._flusher = loop.create_task(self._flush_all())
         return await future
 
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Wrap the body read of a request that will then submit a job without awaiting
+        anything else: the batch being formed waits for it (bounded by ``gather_max_s``)."""
+        self._arriving += 1
+        self._none_arriving.clear()
+        try:
+            yield
+        finally:
+            self._arriving -= 1
+            if not self._arriving:
+                self._none_arriving.set()
+
+    async def _gather(self) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._none_arriving.wait(), self._gather_max_s)
+
     async def _flush_all(self) -> None:
         try:
             while self._queue:
+                if self._arriving:
+                    await self._gather()
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 await self._commit(batch)

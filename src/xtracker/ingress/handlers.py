@@ -34,7 +34,10 @@ class Ingress:
         return await self.rt.auth.authenticate(bearer_from_header(authorization), BEARER, now_ms)
 
     async def _json(self, scope: Scope, receive: Receive) -> Any:
-        body = await read_body(scope, receive, self.rt.settings.max_body_bytes)
+        """The body as JSON. Callers submit their job right after it, without awaiting
+        anything else in between, so the batch being formed may wait for this body."""
+        with self.rt.committer.arriving():
+            body = await read_body(scope, receive, self.rt.settings.max_body_bytes)
         if not body.strip():
             return None  # no body: every field of POST /clicks is optional
         try:

@@ -5,7 +5,8 @@
 Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx`). Everything runs on
 loopback. Each figure is the median of --runs runs and is reported as a ratio to nginx
 answering `return 302` in the same sitting (the machines are shared and noisy). Afterwards
-the rows on disk are counted: every accepted click and event must be there.
+the rows on disk are counted: every accepted click and event must be there. A bare ASGI app
+answering 302 on granian (bench/bare_asgi.py) is measured too: the Python server's ceiling.
 """
 
 from __future__ import annotations
@@ -82,6 +83,27 @@ class Nginx:
         self.proc.wait(timeout=10)
 
 
+class BareAsgi:
+    """``bare_asgi.py`` under granian: the Python server's own ceiling on this machine."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen([sys.executable, "bare_asgi.py", str(self.port)],
+                                     cwd=ROOT / "bench", stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/")
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("bare_asgi.py did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 class Tracker:
     def __init__(self, workdir: Path, workers: int, extra_env: dict[str, str],
                  serve_args: list[str]) -> None:  # fmt: skip
@@ -143,6 +165,14 @@ def main() -> None:
             rows.append(("nginx return 302", runs))
         finally:
             nginx.stop()
+        bare = BareAsgi()
+        try:
+            runs = [wrk(f"http://127.0.0.1:{bare.port}/l/s42{LANDING_QUERY}", args.duration,
+                        args.connections, str(bench / "summary.lua"), headers=(f"User-Agent: {UA}",))
+                    for _ in range(args.runs)]  # fmt: skip
+            rows.append(("bare ASGI 302 on granian", runs))
+        finally:
+            bare.stop()
         tracker = Tracker(work, args.workers, dict(kv.split("=", 1) for kv in args.env),
                           args.serve_arg)  # fmt: skip
         try:

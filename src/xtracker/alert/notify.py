@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -31,6 +31,7 @@ from xtracker.db.models import AlertChannel, AlertNotification
 from xtracker.errors import ValidationFailed
 from xtracker.kit.clock import Clock
 from xtracker.kit.crypto import SecretBox
+from xtracker.sender.netguard import PrivateTarget, check_host, is_public_ip, literal_ip
 from xtracker.sender.webhook import sign
 
 MAX_ATTEMPTS = 8
@@ -51,23 +52,48 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-async def ensure_public_url(url: str, allow_private: bool) -> None:
-    """Refuse localhost, private, link-local and reserved targets (unless allowed)."""
+async def ensure_public_url(url: str, allow_private: bool) -> str | None:
+    """Refuse localhost, private, link-local and reserved targets (unless allowed).
+
+    Returns the checked address the request must go to (``None`` when private targets are
+    allowed): connecting to the name again would resolve it again, and a name may answer a
+    public address to the check and a private one to the connection (DNS rebinding).
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed("url must be an http(s) URL", field="url")
     if allow_private:
-        return
+        return None
+    host = parts.hostname
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+        check_host(host)
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or 443, type=socket.SOCK_STREAM
+        )
+    except PrivateTarget as exc:
+        raise ValidationFailed(str(exc), field="url") from None
     except OSError:
-        raise ValidationFailed(f"cannot resolve {parts.hostname}", field="url") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            raise ValidationFailed(
-                f"{parts.hostname} resolves to a private address ({address})", field="url"
-            )
+        raise ValidationFailed(f"cannot resolve {host}", field="url") from None
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        if not is_public_ip(address):
+            raise ValidationFailed(f"{host} resolves to a private address ({address})", field="url")
+    if not addresses:
+        raise ValidationFailed(f"cannot resolve {host}", field="url")
+    return addresses[0]
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``url`` sent to ``address``: the URL with the address as its host, the ``Host`` header
+    and, for https, the name for SNI and certificate checks (httpx ``sni_hostname``)."""
+    parts = urlsplit(url)
+    name = parts.hostname or ""
+    if literal_ip(name) is not None:
+        return url, {}, {}
+    port = f":{parts.port}" if parts.port else ""
+    netloc = (f"[{address}]" if ":" in address else address) + port
+    extensions: dict[str, Any] = {"sni_hostname": name} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"host": name + port}, extensions
 
 
 def message_text(payload: dict[str, Any]) -> str:
@@ -89,9 +115,10 @@ async def send_webhook(
     http: httpx.AsyncClient, url: str, secret: str, msg_id: str, body: bytes, allow_private: bool,
 ) -> Outcome:  # fmt: skip
     try:
-        await ensure_public_url(url, allow_private)
+        address = await ensure_public_url(url, allow_private)
     except ValidationFailed as exc:
         return Outcome(False, None, exc.message)
+    target, pin_headers, extensions = (url, {}, {}) if address is None else pinned(url, address)
     ts = int(time.time())  # the wall-clock time of this attempt, as receivers check it
     headers = {
         "content-type": "application/json",
@@ -99,9 +126,11 @@ async def send_webhook(
         "webhook-timestamp": str(ts),
         "webhook-signature": sign(secret, msg_id, ts, body),
         "user-agent": "xtracker-alerts",
+        **pin_headers,
     }
     try:
-        r = await http.post(url, content=body, headers=headers, timeout=TIMEOUT_S)
+        r = await http.post(target, content=body, headers=headers, timeout=TIMEOUT_S,
+                            extensions=extensions)  # fmt: skip
     except httpx.HTTPError as exc:
         return Outcome(False, 30.0, f"{type(exc).__name__}: {exc}")
     if 200 <= r.status_code < 300:

@@ -154,38 +154,32 @@ def main() -> None:
     args = parser.parse_args()
     bench = ROOT / "bench"
     rows: list[tuple[str, list[dict[str, float]]]] = []
+
+    def visit(port: int, duration: int = args.duration) -> dict[str, float]:
+        """wrk on a landing URL (the baselines answer any path with a 302)."""
+        return wrk(f"http://127.0.0.1:{port}/l/s42{LANDING_QUERY}", duration, args.connections,
+                   str(bench / "summary.lua"), headers=(f"User-Agent: {UA}",))  # fmt: skip
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "nginx").mkdir()
-        nginx = Nginx(work / "nginx")
-        try:
-            runs = [wrk(f"http://127.0.0.1:{nginx.port}/l/s42{LANDING_QUERY}", args.duration,
-                        args.connections, str(bench / "summary.lua"), headers=(f"User-Agent: {UA}",))
-                    for _ in range(args.runs)]  # fmt: skip
-            rows.append(("nginx return 302", runs))
-        finally:
-            nginx.stop()
-        bare = BareAsgi()
-        try:
-            runs = [wrk(f"http://127.0.0.1:{bare.port}/l/s42{LANDING_QUERY}", args.duration,
-                        args.connections, str(bench / "summary.lua"), headers=(f"User-Agent: {UA}",))
-                    for _ in range(args.runs)]  # fmt: skip
-            rows.append(("bare ASGI 302 on granian", runs))
-        finally:
-            bare.stop()
+        for name, server in (("nginx return 302", lambda: Nginx(work / "nginx")),
+                             ("bare ASGI 302 on granian", BareAsgi)):  # fmt: skip
+            baseline = server()
+            try:
+                rows.append((name, [visit(baseline.port) for _ in range(args.runs)]))
+            finally:
+                baseline.stop()
         tracker = Tracker(work, args.workers, dict(kv.split("=", 1) for kv in args.env),
                           args.serve_arg)  # fmt: skip
         try:
             url = f"http://127.0.0.1:{tracker.port}"
             # warm-up (lazy regexes, caches, connections), not measured: landing and events
-            wrk(f"{url}/l/s42{LANDING_QUERY}", 5, args.connections, str(bench / "summary.lua"),
-                headers=(f"User-Agent: {UA}",))  # fmt: skip
+            visit(tracker.port, 5)
             wrk(f"{url}/events", 3, args.connections, str(bench / "events.lua"),
                 env={"XT_BEARER": tracker.bearer, "XT_RUN": "warm"})  # fmt: skip
             before = tracker.count("SELECT count(*) FROM click")
-            runs = [wrk(f"{url}/l/s42{LANDING_QUERY}", args.duration, args.connections,
-                        str(bench / "summary.lua"), headers=(f"User-Agent: {UA}",))
-                    for _ in range(args.runs)]  # fmt: skip
+            runs = [visit(tracker.port) for _ in range(args.runs)]
             rows.append(("landing visit (302 + click)", runs))
             time.sleep(0.5)
             clicks_on_disk = tracker.count("SELECT count(*) FROM click") - before

@@ -9,10 +9,8 @@ channel's ``whsec_`` secret. Telegram messages go through the Bot API ``sendMess
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from xtracker.db.models import AlertChannel, AlertNotification
 from xtracker.errors import ValidationFailed
 from xtracker.kit.clock import Clock
 from xtracker.kit.crypto import SecretBox
-from xtracker.sender.netguard import PrivateTarget, check_host, is_public_ip, literal_ip
+from xtracker.sender.netguard import PrivateTarget, literal_ip, public_addresses
 from xtracker.sender.webhook import sign
 
 MAX_ATTEMPTS = 8
@@ -66,20 +64,11 @@ async def ensure_public_url(url: str, allow_private: bool) -> str | None:
         return None
     host = parts.hostname
     try:
-        check_host(host)
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or 443, type=socket.SOCK_STREAM
-        )
+        addresses = await public_addresses(host)
     except PrivateTarget as exc:
         raise ValidationFailed(str(exc), field="url") from None
-    except OSError:
+    except (OSError, TimeoutError):
         raise ValidationFailed(f"cannot resolve {host}", field="url") from None
-    addresses = [str(info[4][0]) for info in infos]
-    for address in addresses:
-        if not is_public_ip(address):
-            raise ValidationFailed(f"{host} resolves to a private address ({address})", field="url")
-    if not addresses:
-        raise ValidationFailed(f"cannot resolve {host}", field="url")
     return addresses[0]
 
 

@@ -52,22 +52,31 @@ def check_host(host: str) -> None:
         raise PrivateTarget(f"{host} is not a public address")
 
 
+async def public_addresses(host: str) -> list[str]:
+    """The addresses ``host`` resolves to, all public: ``PrivateTarget`` if any is not,
+    ``OSError``/``TimeoutError`` if it does not resolve."""
+    check_host(host)
+    loop = asyncio.get_running_loop()
+    infos = await asyncio.wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), timeout=3)
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        if not is_public_ip(address):
+            raise PrivateTarget(f"{host} resolves to {address}, which is not public")
+    if not addresses:
+        raise OSError(f"cannot resolve {host}")
+    return addresses
+
+
 async def check_url_public(url: str, *, field: str, resolve: bool = True) -> None:
     """Save-time check: the URL's host is a public name or address (422 otherwise)."""
     host = urlsplit(url).hostname or ""
     try:
         check_host(host)
         if resolve and literal_ip(host) is None:
-            loop = asyncio.get_running_loop()
             try:
-                infos = await asyncio.wait_for(
-                    loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), timeout=3
-                )
+                await public_addresses(host)
             except (OSError, TimeoutError):
                 return  # unresolvable now: checked again at send time
-            for info in infos:
-                if not is_public_ip(str(info[4][0])):
-                    raise PrivateTarget(f"{host} resolves to {info[4][0]}, which is not public")
     except PrivateTarget as exc:
         raise ValidationFailed(
             f"{field} must be a public address ({exc}); the server setting "

@@ -41,6 +41,11 @@ class TestPinning:
         assert headers == {"host": "hooks.example.com:8443"}
         assert extensions == {"sni_hostname": "hooks.example.com"}
 
+    def test_credentials_in_the_url_are_kept(self) -> None:
+        url, headers, _ = pinned("https://ops:s3cret@hooks.example.com/a", "93.184.216.34")
+        assert url == "https://ops:s3cret@93.184.216.34/a"
+        assert headers == {"host": "hooks.example.com"}
+
     def test_ipv6_addresses_are_bracketed(self) -> None:
         url, headers, _ = pinned("http://hooks.example.com/a", "2606:2800:220:1::1")
         assert url == "http://[2606:2800:220:1::1]/a"

@@ -80,7 +80,9 @@ def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, Any]]
     if literal_ip(name) is not None:
         return url, {}, {}
     port = f":{parts.port}" if parts.port else ""
-    netloc = (f"[{address}]" if ":" in address else address) + port
+    pinned_host = (f"[{address}]" if ":" in address else address) + port
+    userinfo = parts.netloc.rpartition("@")[0]  # credentials in the URL stay with it
+    netloc = f"{userinfo}@{pinned_host}" if userinfo else pinned_host
     extensions: dict[str, Any] = {"sni_hostname": name} if parts.scheme == "https" else {}
     return urlunsplit(parts._replace(netloc=netloc)), {"host": name + port}, extensions
 

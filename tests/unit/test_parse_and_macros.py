@@ -6,8 +6,12 @@ import pytest
 
 from xtracker.click.enrich import parse_user_agent
 from xtracker.click.record import fbc_from_fbclid, parse_query
+from xtracker.db.models.click import CAMPAIGN_FIELDS
 from xtracker.errors import UnknownEvent, UnknownMacro, ValidationFailed
 from xtracker.event.parse import parse_event
+from xtracker.landing.links import LinkInfo
+from xtracker.landing.page import LandingContent
+from xtracker.landing.targets import click_macros
 from xtracker.macro import render, validate_template
 
 NOW = 1_765_432_100_000
@@ -67,6 +71,23 @@ class TestMacros:
     def test_unknown_macro_is_refused_naming_it(self) -> None:
         with pytest.raises(UnknownMacro, match=r"\{click_id\}"):
             validate_template("https://x.example/?c={click_id}")
+
+    def test_a_landing_target_takes_the_click_link_and_visit_parameters(self) -> None:
+        template = validate_template(
+            "https://o.example/?c={uid}&n={campaign_name}&s={sub2}&l={link}&z={param.zone}"
+            "&q={param.none}&f={fbclid}&g={country}"
+        )
+        link = LinkInfo("L1", "S1", "s42", "web", template.source, None,
+                        LandingContent("t", "x", "b", None, None), True, True, template)  # fmt: skip
+        row = {name: None for name in CAMPAIGN_FIELDS}
+        row |= {"uid": "u 1", "campaign_name": "A&B", "fbclid": "fb", "country": "DE"}
+        macros = click_macros(link, row, {"zone": "7/1", "campaign_name": "ignored"})
+        url = template.render(macros)
+        assert url == "https://o.example/?c=u%201&n=A%26B&s=&l=s42&z=7%2F1&q=&f=fb&g=DE"
+        # The macros read as a mapping too (every macro a web link may name, and only those).
+        assert macros["link"] == "s42" and macros["param.zone"] == "7/1"
+        assert "param.none" not in macros and "event" not in macros
+        assert dict(macros)["campaign_name"] == "A&B" and len(dict(macros)) == len(macros)
 
 
 class TestQueryAndCookies:

@@ -24,7 +24,7 @@ INSERT_INBOX = (
     "INSERT INTO event_inbox (id, space_id, dedup_key, canonical, uid, tg_id, link_id, eid,"
     " occurred_at_ms, received_at_ms, value_cents, currency, source)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
+    " ON CONFLICT (dedup_key) DO NOTHING"
 )
 SELECT_EXISTING = "SELECT id, value_cents, currency FROM event_inbox WHERE dedup_key = ?"
 SELECT_CLICK_LINK = "SELECT link_id FROM click WHERE uid = ? AND space_id = ?"
@@ -98,12 +98,12 @@ async def ingest_one(
         click = await tx.fetchone(SELECT_CLICK_DIMS, (uid, space_id))
         link_id = click[0] if click else None
     inbox_id = new_uid(now_ms)
-    inserted = await tx.fetchone(
+    inserted = await tx.write(
         INSERT_INBOX,
         (inbox_id, space_id, key, event.event, uid, event.tg_id, link_id, event.eid,
          event.occurred_at_ms, now_ms, event.value_cents, event.currency, event.source),
     )  # fmt: skip
-    if inserted is not None:
+    if inserted:
         await enqueue_outbox(tx, space_id, inbox_id, event.event, destinations, now_ms)
         await count_event(tx, space_id, event.event, event.occurred_at_ms, event.value_cents,
                           event.currency, click)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,23 @@ class TestUid:
         ordered = [new_uid(1_765_432_100_000 + i) for i in range(500)]
         assert ordered == sorted(ordered)
         assert uid_time_ms(ordered[7]) == 1_765_432_100_007
+
+    def test_forked_server_workers_never_mint_the_same_uid(self) -> None:
+        # Random bytes are drawn 256 ids at a time; a worker forked after a draw must not
+        # reuse what its parent still holds.
+        new_uid(1_765_432_100_000)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: mint the same number of ids at the same millisecond
+            os.write(write_end, " ".join(new_uid(1_765_432_100_000) for _ in range(50)).encode())
+            os._exit(0)
+        os.close(write_end)
+        os.waitpid(pid, 0)
+        with os.fdopen(read_end) as pipe:
+            child = set(pipe.read().split())
+        parent = {new_uid(1_765_432_100_000) for _ in range(50)}
+        assert len(child) == 50
+        assert not parent & child
 
 
 class TestMoney:

@@ -40,6 +40,7 @@ from xtracker.ops.logging import configure_logging
 from xtracker.runtime import Runtime
 
 log = logging.getLogger("xtracker.app")
+YOUNG_GC_THRESHOLD = 20_000
 
 # scope → None for the tracker's own hosts, else the space id of the verified custom domain
 # ("" for an unknown host). Installed by the custom-domain capability.
@@ -164,6 +165,10 @@ class XTrackerApp:
             # collector's full passes, which otherwise pause every request for ~100 ms.
             gc.collect()
             gc.freeze()
+            # A request allocates a few hundred containers that refcounting frees: collecting
+            # the young generation every 700 allocations cost ~3 % of a landing visit
+            # (measured in instructions); every 20,000 costs a tenth of that.
+            gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
     async def shutdown(self) -> None:
         if self.runtime is not None and self._owns_runtime:

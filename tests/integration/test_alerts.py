@@ -5,6 +5,7 @@ fires once and resolves once, stays quiet under its volume guard, and the local 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from xtracker.alert import tasks as alert_tasks
 from xtracker.alert.schemas import EvalReport
 from xtracker.alert.service import evaluate
 from xtracker.config import Settings
+from xtracker.db.engine import make_engine, make_sessionmaker
 from xtracker.domain.router import DomainRouter
 from xtracker.kit.clock import FrozenClock
 from xtracker.runtime import Runtime
@@ -421,21 +423,30 @@ class TestSemantics:
         assert monitor.heard() == []
 
     async def test_two_workers_evaluating_the_same_minute_count_once(
-        self, monitor: Monitor, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime
-    ) -> None:
+        self, monitor: Monitor, http: httpx.AsyncClient, space: SpaceKeys, runtime: Runtime,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:  # fmt: skip
         await link(http, space)
         await clicks(http, space, 200)
         settings, clock = runtime.settings, monitor.clock
-        await asyncio.gather(evaluate(runtime.sessions, clock, settings),
-                             evaluate(runtime.sessions, clock, settings))  # fmt: skip
-        await monitor.tick(10_000)  # a third worker, 10 s later: still the same evaluation
-        listed = await monitor.alerts()
-        assert [a["state"] for a in listed["pending"]] == ["pending"]
-        await monitor.tick()
-        await asyncio.gather(evaluate(runtime.sessions, clock, settings),
-                             evaluate(runtime.sessions, clock, settings))  # fmt: skip
+        # Each worker process has its own engine: both read "no open alert", then both
+        # insert one; the second finds the first's and leaves that space to it.
+        other = make_engine(settings.database)
+        try:
+            other_sessions = make_sessionmaker(other)
+            await asyncio.gather(evaluate(runtime.sessions, clock, settings),
+                                 evaluate(other_sessions, clock, settings))  # fmt: skip
+            await monitor.tick(10_000)  # a third worker, 10 s later: still the same evaluation
+            listed = await monitor.alerts()
+            assert [a["state"] for a in listed["pending"]] == ["pending"]
+            await monitor.tick()
+            await asyncio.gather(evaluate(runtime.sessions, clock, settings),
+                                 evaluate(other_sessions, clock, settings))  # fmt: skip
+        finally:
+            await other.dispose()
         await monitor.tick(0)
         assert monitor.heard() == [("alert.firing", "funnel_no_contact")]
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
     async def test_a_reminder_at_most_every_4_hours_while_firing(
         self, monitor: Monitor, http: httpx.AsyncClient, space: SpaceKeys

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from xtracker.alert import schemas
@@ -303,7 +304,9 @@ alert_service = AlertService()
 
 async def _space_lock(session: AsyncSession, space_id: str) -> bool:
     """PostgreSQL: one evaluator per space at a time, across processes (released at commit).
-    SQLite has one writer, so evaluations there are serialised already."""
+    SQLite has no such lock: two processes may both find no open alert and both open one;
+    the unique ``open_key`` refuses the second, which leaves the space to the first
+    (``_lost_the_race``)."""
     if session.get_bind().dialect.name != "postgresql":
         return True
     key = int.from_bytes(
@@ -311,6 +314,11 @@ async def _space_lock(session: AsyncSession, space_id: str) -> bool:
     )
     result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
     return bool(result.scalar())
+
+
+def _lost_the_race(error: IntegrityError) -> bool:
+    """Another process opened the same alert in the same minute (SQLite, several workers)."""
+    return "open_key" in str(error.orig)
 
 
 async def evaluate(
@@ -327,6 +335,10 @@ async def evaluate(
                 if not await _space_lock(session, space.id):
                     continue  # another worker is evaluating this space right now
                 report = await alert_service.evaluate_space(session, space, settings, now_ms)
+        except IntegrityError as exc:
+            if not _lost_the_race(exc):
+                log.exception("alert evaluation failed for space %s", space.id)
+            continue  # rolled back: the worker that opened it evaluated this space
         except Exception:  # a database hiccup: next minute
             log.exception("alert evaluation failed for space %s", space.id)
             continue

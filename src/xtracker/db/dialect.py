@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from xtracker.db.engine import SQLITE_PRAGMAS
 
@@ -25,7 +25,7 @@ BUSY_TIMEOUT_MS = 10_000  # as PRAGMA busy_timeout in SQLITE_PRAGMAS
 # adapters answer at once: a bool is stored as 0/1 and None as NULL either way
 # ({}.get is a C function that returns None).
 sqlite3.register_adapter(bool, int)
-sqlite3.register_adapter(type(None), {}.get)
+sqlite3.register_adapter(type(None), cast("Callable[[None], None]", {}.get))
 
 Row = tuple[Any, ...]
 

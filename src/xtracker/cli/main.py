@@ -65,7 +65,9 @@ def migrate(as_json: bool = JSON_OPTION) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, help="Server processes (one per core is a good start)."),
+    workers: int = typer.Option(
+        1, help="Server processes: 1 on SQLite (one writer), one per core on PostgreSQL."
+    ),
     server: str = typer.Option("granian", help="granian (default) or uvicorn."),
 ) -> None:
     """Run landings, the ingress and management APIs (and the delivery worker) in one process."""

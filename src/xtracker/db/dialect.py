@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from xtracker.db.engine import SQLITE_PRAGMAS
-
-BUSY_TIMEOUT_MS = 10_000  # as PRAGMA busy_timeout in SQLITE_PRAGMAS
+from xtracker.db.wal import BUSY_TIMEOUT_MS, Checkpointer, WriterTurn
 
 # sqlite3 binds int, float, str and bytes directly; any other value (None and bool
 # included) first goes through its adapter look-up, which raises and swallows an
@@ -108,6 +107,8 @@ class SqliteBackend:
     per second). Only when another connection holds the write lock (a management session,
     a worker process) does ``BEGIN`` wait — in a thread, so the loop can finish that
     session. Reads outside transactions use their own connection (WAL: committed data).
+    Hot-path writers of all processes take turns first (``WriterTurn``), and COMMIT never
+    checkpoints: a thread does (``Checkpointer``, see ``xtracker.db.wal``).
     """
 
     dialect = "sqlite"
@@ -116,9 +117,12 @@ class SqliteBackend:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._w = self._connect(path)
         self._w.execute("PRAGMA busy_timeout=0")  # BEGIN never waits on the loop
+        self._w.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
         self._r = self._connect(path)
         self._tx = SqliteTx(self._w)
         self._reader = SqliteTx(self._r)
+        self._turn = WriterTurn(path)
+        self.checkpointer = Checkpointer(path)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -144,26 +148,33 @@ class SqliteBackend:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        await self._begin()
+        await self._turn.take()
         try:
-            yield self._tx
-        except BaseException:
-            self._w.execute("ROLLBACK")
-            raise
-        try:
-            self._w.execute("COMMIT")
-        except BaseException:
-            if self._w.in_transaction:
+            await self._begin()
+            try:
+                yield self._tx
+            except BaseException:
                 self._w.execute("ROLLBACK")
-            raise
+                raise
+            try:
+                self._w.execute("COMMIT")
+            except BaseException:
+                if self._w.in_transaction:
+                    self._w.execute("ROLLBACK")
+                raise
+        finally:
+            self._turn.give_back()
+        self.checkpointer.committed()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Tx]:
         yield self._reader
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.checkpointer.close)
         self._w.close()
         self._r.close()
+        self._turn.close()
 
 
 class PgTx:

@@ -1,0 +1,186 @@
+"""SQLite's writers take turns across processes, and the WAL is checkpointed off the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from xtracker.db import wal
+from xtracker.db.dialect import SqliteBackend
+
+INSERT = "INSERT INTO binding (space_id, uid, tg_id, created_at_ms) VALUES (?, ?, ?, ?)"
+
+# Another process that holds the writers' turn and SQLite's write lock until told to stop.
+HOLDER = """
+import fcntl, os, sqlite3, sys
+db = sys.argv[1]
+fd = os.open(db + "-writer", os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+c = sqlite3.connect(db, isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("INSERT INTO binding (space_id, uid, tg_id, created_at_ms) VALUES ('s', 'other', 1, 0)")
+print("holding", flush=True)
+sys.stdin.readline()
+c.execute("COMMIT")
+fcntl.flock(fd, fcntl.LOCK_UN)
+"""
+
+
+@pytest.fixture
+def db(sqlite_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "xtracker.db"
+    shutil.copy(sqlite_template, path)
+    return path
+
+
+def _rows(db: Path) -> set[str]:
+    with sqlite3.connect(db) as c:
+        return {row[0] for row in c.execute("SELECT uid FROM binding")}
+
+
+def _turn_is_free(db: Path) -> bool:
+    fd = os.open(wal.turn_path(db), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing drops the lock if it was taken
+    return True
+
+
+async def _write(backend: SqliteBackend, uid: str) -> None:
+    async with backend.transaction() as tx:
+        await tx.execute(INSERT, ("s", uid, 1, 0))
+
+
+class TestWriterTurn:
+    async def test_a_write_waits_for_another_process_then_goes_at_once(self, db: Path) -> None:
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        backend = SqliteBackend(db)
+        try:
+            assert holder.stdout is not None and holder.stdin is not None
+            assert holder.stdout.readline().strip() == "holding"
+            pending = asyncio.ensure_future(_write(backend, "ours"))
+            for _ in range(10):  # the loop keeps running while the write waits its turn
+                await asyncio.sleep(0.02)
+            assert not pending.done()
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            await asyncio.wait_for(pending, timeout=5)  # no "database is locked"
+            assert holder.wait(timeout=5) == 0
+        finally:
+            holder.kill()
+            await backend.close()
+        assert _rows(db) == {"other", "ours"}
+        assert _turn_is_free(db)
+
+    async def test_a_cancelled_wait_hands_the_turn_back_when_it_comes(self, db: Path) -> None:
+        first, second = SqliteBackend(db), SqliteBackend(db)
+        try:
+            release = asyncio.Event()
+
+            async def hold() -> None:
+                async with first.transaction() as tx:
+                    await tx.execute(INSERT, ("s", "first", 1, 0))
+                    await release.wait()
+
+            holding = asyncio.ensure_future(hold())
+            await asyncio.sleep(0.05)
+            waiting = asyncio.ensure_future(_write(second, "given-up"))
+            await asyncio.sleep(0.05)
+            waiting.cancel()  # e.g. the request's client went away
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            release.set()
+            await holding
+            for _ in range(100):  # the abandoned wait gets the turn and gives it straight back
+                if _turn_is_free(db):
+                    break
+                await asyncio.sleep(0.01)
+            assert _turn_is_free(db)
+            await asyncio.wait_for(_write(second, "later"), timeout=5)
+            await asyncio.wait_for(_write(first, "again"), timeout=5)
+        finally:
+            await first.close()
+            await second.close()
+        assert _rows(db) == {"first", "later", "again"}
+
+
+class TestCheckpointer:
+    async def test_commits_reach_the_database_file_and_the_log_stays_short(
+        self, db: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(wal, "CATCH_UP_FRAMES", 100)
+        backend = SqliteBackend(db)
+        # An idle connection left open, so that closing the backend is not the file's last
+        # close (which would checkpoint by itself and hide what the thread did or did not do).
+        bystander = sqlite3.connect(db)
+        written: set[str] = set()
+        largest_log = 0
+        try:
+            for batch in range(60):  # ~1,500 pages of random index entries in all
+                async with backend.transaction() as tx:
+                    uids = [f"{batch:03d}-{os.urandom(24).hex()}" for _ in range(200)]
+                    await tx.executemany(INSERT, [("s", uid, 1, 0) for uid in uids])
+                written.update(uids)
+                largest_log = max(largest_log, (db.parent / f"{db.name}-wal").stat().st_size)
+                await asyncio.sleep(0.002)  # requests arrive between batches
+            await _until_idle(backend.checkpointer)
+            catch_ups = backend.checkpointer.catch_ups
+            await backend.close()  # stops the thread: nothing writes the file from here on
+            # Every committed row was copied into the database file by the checkpointer's
+            # thread (the loop's writer never checkpoints), and the log restarted on the way.
+            assert _in_database_file(db) == written
+        finally:
+            await backend.close()
+            bystander.close()
+        assert catch_ups >= 1
+        assert largest_log < 30 * 100 * 4096
+
+    async def test_close_stops_the_thread(self, db: Path) -> None:
+        before = _checkpoint_threads()
+        backend = SqliteBackend(db)
+        await _write(backend, "x")
+        assert _checkpoint_threads() == before + 1
+        await backend.close()
+        assert _checkpoint_threads() == before
+
+
+def _in_database_file(db: Path) -> set[str]:
+    """The rows in the database file itself, ignoring the write-ahead log."""
+    with sqlite3.connect(f"file:{db}?immutable=1", uri=True) as c:
+        return {row[0] for row in c.execute("SELECT uid FROM binding")}
+
+
+async def _until_idle(checkpointer: wal.Checkpointer) -> None:
+    """Until the checkpoint the last commit asked for has run (the count stops moving)."""
+    seen, still = -1, 0
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        still = still + 1 if checkpointer.checkpoints == seen else 0
+        seen = checkpointer.checkpoints
+        if still >= 3:
+            return
+    raise AssertionError("the checkpointer never went idle")
+
+
+def _checkpoint_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "xtracker-checkpoint")
+
+
+async def test_a_backend_closed_twice_is_fine(db: Path) -> None:
+    backend = SqliteBackend(db)
+    await _write(backend, "x")
+    await backend.close()
+    await backend.close()  # e.g. a test and its fixture both close the runtime

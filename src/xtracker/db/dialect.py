@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from xtracker.db.engine import SQLITE_PRAGMAS
+from xtracker.db.engine import connect_sqlite
 from xtracker.db.wal import BUSY_TIMEOUT_MS, Checkpointer, WriterTurn
 
 # sqlite3 binds int, float, str and bytes directly; any other value (None and bool
@@ -115,21 +115,14 @@ class SqliteBackend:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._w = self._connect(path)
+        self._w = connect_sqlite(path)
         self._w.execute("PRAGMA busy_timeout=0")  # BEGIN never waits on the loop
         self._w.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
-        self._r = self._connect(path)
+        self._r = connect_sqlite(path)
         self._tx = SqliteTx(self._w)
         self._reader = SqliteTx(self._r)
         self._turn = WriterTurn(path)
         self.checkpointer = Checkpointer(path)
-
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        for pragma in SQLITE_PRAGMAS:
-            connection.execute(pragma)
-        return connection
 
     def _begin_waiting(self) -> None:
         self._w.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

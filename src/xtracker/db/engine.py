@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -34,6 +36,13 @@ def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
+
+
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection for the hot path and the checkpointer (autocommit mode)."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    apply_sqlite_pragmas(connection)
+    return connection
 
 
 def make_engine(database: DatabaseURL, *, pool_size: int = 5) -> AsyncEngine:

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from xtracker.db.engine import SQLITE_PRAGMAS
+from xtracker.db.engine import connect_sqlite
 
 log = logging.getLogger("xtracker.db")
 
@@ -118,9 +118,7 @@ class Checkpointer:
                 if self._closing:  # read after clear(): close() sets both, in that order
                     return
                 if connection is None:
-                    connection = sqlite3.connect(self._path, isolation_level=None)
-                    for pragma in SQLITE_PRAGMAS:
-                        connection.execute(pragma)
+                    connection = connect_sqlite(self._path)
                     turn_fd = os.open(turn_path(self._path), os.O_RDWR | os.O_CREAT, 0o644)
                 try:
                     self._checkpoint(connection, turn_fd)

@@ -3,8 +3,9 @@
     .venv/bin/python bench/hotpath.py [--duration 10] [--runs 2] [--connections 64]
 
 Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx`). Everything runs on
-loopback. Each figure is the median of --runs runs and is reported as a ratio to nginx
-answering `return 302` in the same sitting (the machines are shared and noisy). Afterwards
+loopback. nginx answering `return 302` is measured right before every run and each run is
+reported as a ratio to it (the machines are shared and noisy: a ratio to the same moment's
+nginx varies less than either figure), with the median of those ratios. Afterwards
 the rows on disk are counted: every accepted click and event must be there. A bare ASGI app
 answering 302 on granian (bench/bare_asgi.py) is measured too: the Python server's ceiling.
 """
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -153,7 +155,7 @@ def main() -> None:
                         help="extra argument for xtracker serve, e.g. --serve-arg=--interface=asgi")  # fmt: skip
     args = parser.parse_args()
     bench = ROOT / "bench"
-    rows: list[tuple[str, list[dict[str, float]]]] = []
+    rows: list[tuple[str, list[tuple[dict[str, float], dict[str, float]]]]] = []
 
     def visit(port: int, duration: int = args.duration) -> dict[str, float]:
         """wrk on a landing URL (the baselines answer any path with a 302)."""
@@ -163,52 +165,62 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "nginx").mkdir()
-        for name, server in (("nginx return 302", lambda: Nginx(work / "nginx")),
-                             ("bare ASGI 302 on granian", BareAsgi)):  # fmt: skip
-            baseline = server()
-            try:
-                rows.append((name, [visit(baseline.port) for _ in range(args.runs)]))
-            finally:
-                baseline.stop()
-        tracker = Tracker(work, args.workers, dict(kv.split("=", 1) for kv in args.env),
-                          args.serve_arg)  # fmt: skip
+        servers: list[Nginx | BareAsgi | Tracker] = []
         try:
+            nginx = Nginx(work / "nginx")
+            servers.append(nginx)
+            bare = BareAsgi()
+            servers.append(bare)
+            tracker = Tracker(work, args.workers, dict(kv.split("=", 1) for kv in args.env),
+                              args.serve_arg)  # fmt: skip
+            servers.append(tracker)
             url = f"http://127.0.0.1:{tracker.port}"
+
+            def events(run: str, duration: int = args.duration) -> dict[str, float]:
+                return wrk(f"{url}/events", duration, args.connections, str(bench / "events.lua"),
+                           env={"XT_BEARER": tracker.bearer, "XT_RUN": run})  # fmt: skip
+
             # warm-up (lazy regexes, caches, connections), not measured: landing and events
             visit(tracker.port, 5)
-            wrk(f"{url}/events", 3, args.connections, str(bench / "events.lua"),
-                env={"XT_BEARER": tracker.bearer, "XT_RUN": "warm"})  # fmt: skip
-            before = tracker.count("SELECT count(*) FROM click")
-            runs = [visit(tracker.port) for _ in range(args.runs)]
-            rows.append(("landing visit (302 + click)", runs))
+            events("warm", 3)
+            clicks_before = tracker.count("SELECT count(*) FROM click")
+            paths: list[tuple[str, Callable[[int], dict[str, float]]]] = [
+                ("bare ASGI 302 on granian", lambda i: visit(bare.port)),
+                ("landing visit (302 + click)", lambda i: visit(tracker.port)),
+                ("POST /events (eid, 10% re-fires)", lambda i: events(str(i))),
+            ]  # each events run has eids of its own: re-fires only within a run
+            for name, measure in paths:
+                pairs = []
+                for i in range(args.runs):  # nginx right before each run: the same moment's box
+                    pairs.append((visit(nginx.port), measure(i)))
+                rows.append((name, pairs))
             time.sleep(0.5)
-            clicks_on_disk = tracker.count("SELECT count(*) FROM click") - before
-            accepted_clicks = sum(r["requests"] - r["non2xx"] for r in runs)
-            runs = []
-            for i in range(args.runs):  # each run its own eids: re-fires only within a run
-                runs.append(wrk(f"{url}/events", args.duration, args.connections,
-                                str(bench / "events.lua"),
-                                env={"XT_BEARER": tracker.bearer, "XT_RUN": str(i)}))  # fmt: skip
-            rows.append(("POST /events (eid, 10% re-fires)", runs))
-            time.sleep(0.5)
+            clicks_on_disk = tracker.count("SELECT count(*) FROM click") - clicks_before
             events_on_disk = tracker.count(
                 "SELECT count(*) FROM event_inbox WHERE eid NOT LIKE 'tx-warm-%'"
             )
             outbox = tracker.count("SELECT count(*) FROM event_outbox")
-            accepted = sum(r["requests"] - r["non2xx"] for r in runs)
-            expected_unique = sum((r["requests"] - r["non2xx"]) * 9 // 10 for r in runs)
         finally:
-            tracker.stop()
-    base = statistics.median(r["rps"] for r in rows[0][1])
-    print(
-        f"\n{'path':36} {'req/s (median)':>15} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx/3xx':>12}"
-    )
-    for name, runs in rows:
+            for server in reversed(servers):
+                server.stop()
+    accepted_clicks = sum(r["requests"] - r["non2xx"] for _, r in rows[1][1])
+    accepted = sum(r["requests"] - r["non2xx"] for _, r in rows[2][1])
+    expected_unique = sum((r["requests"] - r["non2xx"]) * 9 // 10 for _, r in rows[2][1])
+    nginx_runs = [n for _, pairs in rows for n, _ in pairs]
+    print(f"\nnginx return 302: {statistics.median(r['rps'] for r in nginx_runs):,.0f} req/s"
+          f" (median of {len(nginx_runs)} runs, one right before each run below)")  # fmt: skip
+    print(f"\n{'path':34} {'req/s':>8} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7} {'bad':>5}"
+          "  x nginx per run")  # fmt: skip
+    for name, pairs in rows:
+        runs = [r for _, r in pairs]
+        ratios = [r["rps"] / n["rps"] for n, r in pairs]
         rps = statistics.median(r["rps"] for r in runs)
         p50 = statistics.median(r["p50_us"] for r in runs) / 1000
         p99 = statistics.median(r["p99_us"] for r in runs) / 1000
         bad = int(sum(r["non2xx"] + r["errors"] for r in runs))
-        print(f"{name:36} {rps:15,.0f} {rps / base:8.3f} {p50:7.2f} {p99:7.2f} {bad:12}")
+        per_run = " ".join(f"{x:.3f}" for x in ratios)
+        print(f"{name:34} {rps:8,.0f} {statistics.median(ratios):8.3f} {p50:7.2f} {p99:7.2f}"
+              f" {bad:5}  {per_run}")  # fmt: skip
     print(f"\nclicks answered {accepted_clicks:,.0f}, on disk {clicks_on_disk:,}")
     print(f"events answered {accepted:,.0f} (≈{expected_unique:,.0f} unique), inbox rows {events_on_disk:,},"
           f" outbox rows {outbox:,}")  # fmt: skip

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from decimal import Decimal
 
 import pytest
 
 from xtracker.kit.crypto import SecretBox
 from xtracker.kit.hashing import dedup_key, dispatch_event_id, sha256_hex
-from xtracker.kit.ids import new_uid, uid_time_ms
+from xtracker.kit.ids import is_valid_uid_text, new_uid, uid_time_ms
 from xtracker.kit.money import InvalidMoney, format_amount, normalize_currency, parse_amount
 
 
@@ -40,6 +41,17 @@ class TestUid:
         parent = {new_uid(1_765_432_100_000) for _ in range(50)}
         assert len(child) == 50
         assert not parent & child
+
+    def test_received_uids_are_letters_digits_and_url_safe_marks_of_any_script(self) -> None:
+        def by_the_rule(c: str) -> bool:  # the documented rule, character by character
+            return c.isalnum() or c in "-_.~"
+
+        assert all(
+            is_valid_uid_text(c) == by_the_rule(c) for c in map(chr, range(sys.maxunicode + 1))
+        )
+        assert is_valid_uid_text("fb_01jd3m5x8k") and is_valid_uid_text("Ünïcødé-42")
+        assert is_valid_uid_text("x" * 64) and not is_valid_uid_text("x" * 65)
+        assert not any(map(is_valid_uid_text, ["", "a b", "a/b", "a\n", "a%20", "abc\n"]))
 
 
 class TestMoney:

@@ -11,8 +11,8 @@ A batch that fails is retried job by job, so one bad job never fails its neighbo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -108,6 +108,29 @@ async def _run_jobs(tx: Tx, jobs: list[Job]) -> list[Any]:
     return results
 
 
+class _Arrivals:
+    """How many requests are reading their body; ``none`` is set when no request is.
+
+    A plain context manager: ``@contextmanager`` builds a generator per request.
+    """
+
+    __slots__ = ("count", "none")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.none = asyncio.Event()
+        self.none.set()
+
+    def __enter__(self) -> None:
+        self.count += 1
+        self.none.clear()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.count -= 1
+        if not self.count:
+            self.none.set()
+
+
 class GroupCommitter:
     def __init__(
         self, backend: Backend, *, max_batch: int = 2000, gather_max_s: float = GATHER_MAX_S
@@ -115,9 +138,7 @@ class GroupCommitter:
         self.backend = backend
         self._max_batch = max_batch
         self._gather_max_s = gather_max_s
-        self._arriving = 0
-        self._none_arriving = asyncio.Event()
-        self._none_arriving.set()
+        self._arrivals = _Arrivals()
         self._queue: list[tuple[Job, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0
@@ -132,27 +153,19 @@ class GroupCommitter:
             self._flusher = loop.create_task(self._flush_all())
         return await future
 
-    @contextmanager
-    def arriving(self) -> Iterator[None]:
+    def arriving(self) -> _Arrivals:
         """Wrap the body read of a request that will then submit a job without awaiting
         anything else: the batch being formed waits for it (bounded by ``gather_max_s``)."""
-        self._arriving += 1
-        self._none_arriving.clear()
-        try:
-            yield
-        finally:
-            self._arriving -= 1
-            if not self._arriving:
-                self._none_arriving.set()
+        return self._arrivals
 
     async def _gather(self) -> None:
         with suppress(TimeoutError):
-            await asyncio.wait_for(self._none_arriving.wait(), self._gather_max_s)
+            await asyncio.wait_for(self._arrivals.none.wait(), self._gather_max_s)
 
     async def _flush_all(self) -> None:
         try:
             while self._queue:
-                if self._arriving:
+                if self._arrivals.count:
                     await self._gather()
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]

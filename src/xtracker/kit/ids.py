@@ -8,6 +8,7 @@ inserts sequential; 80 random bits make them unguessable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 import time
@@ -71,9 +72,14 @@ def uid_time_ms(uid: str) -> int:
     return value >> 2
 
 
+# \w is what str.isalnum() accepts, plus "_" (the unit test checks every code point); one
+# regex match costs a quarter of a Python loop over the characters (1 µs vs 4 µs a uid).
+_UID_TEXT = re.compile(r"[\w.~-]{1,64}")
+
+
 def is_valid_uid_text(text: str) -> bool:
-    """A uid received from outside: short, URL-safe (any sender may use its own ids)."""
-    return 0 < len(text) <= 64 and all(c.isalnum() or c in "-_.~" for c in text)
+    """A uid received from outside: 1–64 letters, digits and ``-_.~`` (its sender's own ids)."""
+    return _UID_TEXT.fullmatch(text) is not None
 
 
 def new_secret(prefix: str, nbytes: int = 24) -> str:

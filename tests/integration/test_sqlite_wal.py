@@ -126,8 +126,10 @@ class TestCheckpointer:
         # An idle connection left open, so that closing the backend is not the file's last
         # close (which would checkpoint by itself and hide what the thread did or did not do).
         bystander = sqlite3.connect(db)
+        bystander.execute("SELECT count(*) FROM binding").fetchone()  # opens the WAL for real
         written: set[str] = set()
         largest_log = 0
+        generations = {_log_generation(db)}
         try:
             for batch in range(60):  # ~1,500 pages of random index entries in all
                 async with backend.transaction() as tx:
@@ -135,6 +137,7 @@ class TestCheckpointer:
                     await tx.executemany(INSERT, [("s", uid, 1, 0) for uid in uids])
                 written.update(uids)
                 largest_log = max(largest_log, (db.parent / f"{db.name}-wal").stat().st_size)
+                generations.add(_log_generation(db))
                 await asyncio.sleep(0.002)  # requests arrive between batches
             await _until_idle(backend.checkpointer)
             catch_ups = backend.checkpointer.catch_ups
@@ -145,6 +148,7 @@ class TestCheckpointer:
         finally:
             await backend.close()
             bystander.close()
+        assert len(generations) >= 2  # the log started over from the top at least once
         assert catch_ups >= 1
         assert largest_log < 30 * 100 * 4096
 
@@ -161,6 +165,13 @@ def _in_database_file(db: Path) -> set[str]:
     """The rows in the database file itself, ignoring the write-ahead log."""
     with sqlite3.connect(f"file:{db}?immutable=1", uri=True) as c:
         return {row[0] for row in c.execute("SELECT uid FROM binding")}
+
+
+def _log_generation(db: Path) -> int:
+    """The WAL header's checkpoint sequence number: it goes up each time the log restarts."""
+    with open(f"{db}-wal", "rb") as log:
+        header = log.read(32)
+    return int.from_bytes(header[12:16], "big") if len(header) == 32 else -1
 
 
 async def _until_idle(checkpointer: wal.Checkpointer) -> None:

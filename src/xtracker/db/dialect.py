@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from xtracker.db.engine import connect_sqlite
-from xtracker.db.wal import BUSY_TIMEOUT_MS, Checkpointer, WriterTurn
+from xtracker.db.engine import BUSY_TIMEOUT_MS, connect_sqlite
+from xtracker.db.wal import Checkpointer, WriterTurn
 
 # sqlite3 binds int, float, str and bytes directly; any other value (None and bool
 # included) first goes through its adapter look-up, which raises and swallows an

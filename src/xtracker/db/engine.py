@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import (
 
 from xtracker.config import DatabaseURL
 
+BUSY_TIMEOUT_MS = 10_000  # how long a write waits for the lock another connection holds
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # FULL: a commit survives power loss; with group commit it costs almost nothing.
     "PRAGMA synchronous=FULL",
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
     # Random dedup keys and uids spread index writes over the whole B-tree: a 64 MiB page
     # cache (default 2 MiB) and memory-mapped reads keep those pages off the syscall path.

@@ -23,17 +23,20 @@ import threading
 import time
 from pathlib import Path
 
-from xtracker.db.engine import connect_sqlite
+from xtracker.db.engine import BUSY_TIMEOUT_MS, connect_sqlite
 
 log = logging.getLogger("xtracker.db")
 
-BUSY_TIMEOUT_MS = 10_000  # as PRAGMA busy_timeout in SQLITE_PRAGMAS
 CHECKPOINT_EVERY_S = 0.01  # a checkpoint copies the frames of the last few commits at once
 CATCH_UP_FRAMES = 2000  # ~8 MiB of log: past it, one checkpoint runs between two commits
 
 
 def turn_path(db_path: Path) -> Path:
     return Path(f"{db_path}-writer")
+
+
+def _open_turn(db_path: Path) -> int:
+    return os.open(turn_path(db_path), os.O_RDWR | os.O_CREAT, 0o644)
 
 
 class WriterTurn:
@@ -48,7 +51,7 @@ class WriterTurn:
     """
 
     def __init__(self, db_path: Path) -> None:
-        self._fd = os.open(turn_path(db_path), os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = _open_turn(db_path)
         self._wait: asyncio.Future[None] | None = None  # a thread's flock nobody claimed yet
 
     async def take(self) -> None:
@@ -119,7 +122,7 @@ class Checkpointer:
                     return
                 if connection is None:
                     connection = connect_sqlite(self._path)
-                    turn_fd = os.open(turn_path(self._path), os.O_RDWR | os.O_CREAT, 0o644)
+                    turn_fd = _open_turn(self._path)
                 try:
                     self._checkpoint(connection, turn_fd)
                 except sqlite3.Error:  # keep going: the next commit wakes us again

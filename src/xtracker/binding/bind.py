@@ -17,7 +17,6 @@ INSERT_BINDING = (
     " ON CONFLICT (space_id, uid) DO NOTHING"
 )
 SELECT_BINDING = "SELECT tg_id FROM binding WHERE space_id = ? AND uid = ?"
-SELECT_CLICK = "SELECT link_id FROM click WHERE uid = ? AND space_id = ?"
 BACKFILL_EVENTS = (
     "UPDATE event_inbox SET uid = ?, link_id = ? WHERE space_id = ? AND tg_id = ? AND uid IS NULL"
 )

@@ -34,7 +34,6 @@ SELECT_EXISTING_BY_TG_ID = (
     "SELECT id, value_cents, currency FROM event_inbox"
     " WHERE space_id = ? AND tg_id = ? AND dedup_key = ?"
 )
-SELECT_CLICK_LINK = "SELECT link_id FROM click WHERE uid = ? AND space_id = ?"
 SELECT_BOUND_UID = (
     "SELECT uid FROM binding WHERE space_id = ? AND tg_id = ? ORDER BY created_at_ms, uid LIMIT 1"
 )
@@ -116,11 +115,10 @@ async def ingest_one(
                           event.currency, click)  # fmt: skip
         result: dict[str, Any] = {"ok": True, "status": "queued", "inbox_id": inbox_id}
     else:
-        existing = await (
-            tx.fetchone(SELECT_EXISTING_BY_UID, (space_id, event.uid, key))
-            if event.uid is not None
-            else tx.fetchone(SELECT_EXISTING_BY_TG_ID, (space_id, event.tg_id, key))
-        )
+        if event.uid is not None:  # looked up by the subject the key was made from
+            existing = await tx.fetchone(SELECT_EXISTING_BY_UID, (space_id, event.uid, key))
+        else:
+            existing = await tx.fetchone(SELECT_EXISTING_BY_TG_ID, (space_id, event.tg_id, key))
         assert existing is not None  # the conflicting row is committed or in this batch
         first_id, first_cents, first_currency = existing
         money_differs = event.value_cents != first_cents or (

@@ -25,6 +25,24 @@ class TestUid:
         assert ordered == sorted(ordered)
         assert uid_time_ms(ordered[7]) == 1_765_432_100_007
 
+    def test_a_uid_is_the_base32_of_48_bits_of_time_and_80_random_bits(self) -> None:
+        # Read back as one 130-bit number (Crockford base32, most significant first): the
+        # time on top, then 80 bits that are each set about half of the time, then 2 zeros.
+        alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+        now = 1_765_432_100_007
+        ones = [0] * 80
+        samples = 4000
+        for _ in range(samples):
+            value = 0
+            for ch in new_uid(now):
+                value = value << 5 | alphabet.index(ch)
+            assert value >> 82 == now and value & 3 == 0
+            random80 = value >> 2
+            for bit in range(80):
+                ones[bit] += random80 >> bit & 1
+        # mean 2000, standard deviation ~32: 300 off is ~9.5 deviations
+        assert all(1700 < count < 2300 for count in ones), ones
+
     def test_forked_server_workers_never_mint_the_same_uid(self) -> None:
         # Random bytes are drawn 256 ids at a time; a worker forked after a draw must not
         # reuse what its parent still holds.

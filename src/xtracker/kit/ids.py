@@ -14,8 +14,11 @@ import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-_PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)  # 10 bits → 2 characters
-_SHIFTS = tuple(range(120, -1, -10))
+# Byte → the character of its low 5 bits: 256 is a multiple of 32, so a random byte gives
+# a uniformly random character.
+_CHAR_OF_BYTE = bytes.maketrans(
+    bytes(range(256)), bytes(ord(_ALPHABET[b & 31]) for b in range(256))
+)
 UID_LENGTH = 26
 
 
@@ -49,19 +52,40 @@ class _RandomPool:
             return self._bytes[start : start + self._chunk]
 
 
-_random80 = _RandomPool(10)
+_random = _RandomPool(17)  # one byte per random character: 2 + 15×5 + 3 = 80 bits used
+_last_prefix = (-1, "")  # (ms >> 3, its 9 characters): ids minted in one ms share them
+
+
+def _time_prefix(high45: int) -> str:
+    global _last_prefix
+    last = _last_prefix  # one tuple read and one write: safe for threads without a lock
+    if last[0] != high45:
+        last = _last_prefix = (
+            high45,
+            "".join([_ALPHABET[(high45 >> shift) & 31] for shift in range(40, -1, -5)]),
+        )
+    return last[1]
 
 
 def new_uid(now_ms: int | None = None) -> str:
     """Mint a new click id (also used for every other row id).
 
-    The 128 bits are base32-encoded most significant first (the last character carries 3
-    bits), so string order is time order.
+    Characters 1–9 are the top 45 bits of the 48-bit millisecond time, the 10th its last
+    3 bits and 2 random bits, then 15 random characters and one carrying 3 random bits
+    (low bits zero): the base32 of 48 bits of time and 80 random bits, most significant
+    first, so string order is time order. Built from per-byte character look-ups (1.5 µs)
+    instead of shifting a 130-bit integer 13 times (3.5 µs): one per event on the hot path.
     """
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    random80 = int.from_bytes(_random80.take(), "big")
-    value = ((ms & 0xFFFF_FFFF_FFFF) << 80 | random80) << 2  # 130 bits
-    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
+    ms &= 0xFFFF_FFFF_FFFF
+    rand = _random.take()
+    chars = rand.translate(_CHAR_OF_BYTE).decode("ascii")
+    return (
+        _time_prefix(ms >> 3)
+        + _ALPHABET[(ms & 7) << 2 | rand[0] & 3]
+        + chars[1:16]
+        + _ALPHABET[rand[16] & 28]
+    )
 
 
 def uid_time_ms(uid: str) -> int:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,44 @@ class TestServe:
         assert statuses.count("queued") == 1 and statuses.count("duplicate") == 99
         events = httpx.get(f"{url}/api/spaces/{created['space']['slug']}/events", headers=auth)
         assert [(e["event"], e["value"]) for e in events.json()] == [("deposit", "25.00")]
+
+    def test_requests_on_one_kept_alive_connection_each_get_their_own_body(
+        self, server: tuple[str, dict[str, Any]]
+    ) -> None:
+        # The ingress stops reading a body once its Content-Length has arrived; the
+        # connection must still serve the next request, whatever its framing.
+        url, created = server
+        host, port = url.removeprefix("http://").split(":")
+        auth = {"Authorization": f"Bearer {created['bearer']}", "Content-Type": "application/json"}
+
+        def event(eid: str) -> bytes:
+            return json.dumps({"event": "deposit", "uid": "ka1", "value": "5", "eid": eid}).encode()
+
+        def slowly(body: bytes) -> Iterator[bytes]:  # the body in two packets, 50 ms apart
+            yield body[:10]
+            time.sleep(0.05)
+            yield body[10:]
+
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        answers = []
+        for body, headers, chunked in (
+            (event("ka-1"), {"Content-Length": str(len(event("ka-1")))}, False),
+            (iter([event("ka-2")]), {"Transfer-Encoding": "chunked"}, True),
+            (slowly(event("ka-3")), {"Content-Length": str(len(event("ka-3")))}, False),
+            (event("ka-1"), {"Content-Length": str(len(event("ka-1")))}, False),
+        ):
+            connection.request("POST", "/events", body=body, headers={**auth, **headers},
+                               encode_chunked=chunked)  # fmt: skip
+            response = connection.getresponse()
+            answers.append((response.status, json.loads(response.read())["status"]))
+        connection.request("POST", "/clicks", headers={**auth, "Content-Length": "0"})
+        response = connection.getresponse()
+        click = json.loads(response.read())
+        connection.close()
+        assert answers == [(200, "queued"), (200, "queued"), (200, "queued"), (200, "duplicate")]
+        assert response.status == 200 and len(click["uid"]) == 26
+        events = httpx.get(f"{url}/api/spaces/{created['space']['slug']}/events", headers=auth)
+        assert sorted(e["eid"] for e in events.json()) == ["ka-1", "ka-2", "ka-3"]
 
     def test_bad_input_gets_the_documented_errors_and_writes_nothing(
         self, server: tuple[str, dict[str, Any]]

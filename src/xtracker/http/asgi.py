@@ -32,9 +32,19 @@ def headers_dict(scope: Scope) -> dict[bytes, bytes]:
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes.
+
+    Reading stops as soon as the declared ``Content-Length`` has arrived: granian hands a
+    whole body over with ``more_body=True`` and only then an empty last message, each
+    ``receive()`` being a future its I/O thread completes. One call per request fewer;
+    under wrk the events rate stayed the same within noise, but steadier (10 runs).
+    """
     length = header(scope, b"content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    expected = int(length) if length is not None and length.isdigit() else None
+    if expected is not None and expected > limit:
         raise PayloadTooLarge()
+    if expected == 0:
+        return b""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -46,7 +56,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         if size > limit:
             raise PayloadTooLarge()
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if size == expected or not message.get("more_body", False):
             break
     return b"".join(chunks)
 

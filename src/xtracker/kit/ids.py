@@ -53,7 +53,7 @@ class _RandomPool:
 
 
 _random = _RandomPool(17)  # one byte per random character: 2 + 15×5 + 3 = 80 bits used
-_last_prefix = (-1, "")  # (ms >> 3, its 9 characters): ids minted in one ms share them
+_last_prefix = (-1, "")  # (ms >> 3, its 9 characters): shared by the ids of 8 ms
 
 
 def _time_prefix(high45: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import shutil
@@ -45,6 +46,21 @@ def db(sqlite_template: Path, tmp_path: Path) -> Path:
 def _rows(db: Path) -> set[str]:
     with sqlite3.connect(db) as c:
         return {row[0] for row in c.execute("SELECT uid FROM binding")}
+
+
+def _turn_holders(db: Path) -> str:
+    """Who holds or waits for the writers' turn: /proc/locks lines for the file, and this
+    process's descriptors open on it (for a failure message)."""
+    turn = wal.turn_path(db)
+    inode = os.stat(turn).st_ino
+    locks = [line.strip() for line in Path("/proc/locks").read_text().splitlines()
+             if line.split()[-3].endswith(f":{inode}")]  # fmt: skip
+    fds = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}") == str(turn):
+                fds.append(int(fd))
+    return f"locks {locks}, our descriptors on it {sorted(fds)}"
 
 
 def _turn_is_free(db: Path) -> bool:
@@ -111,7 +127,9 @@ class TestWriterTurn:
                     break
                 await asyncio.sleep(0.01)
             assert _turn_is_free(db), (
-                f"the turn is still held; the abandoned wait: {second._turn._wait}"
+                f"the turn is still held; the abandoned wait: {second._turn._wait};"
+                f" first's descriptor {first._turn._fd}, second's {second._turn._fd};"
+                f" {_turn_holders(db)}"
             )
             await asyncio.wait_for(_write(second, "later"), timeout=5)
             await asyncio.wait_for(_write(first, "again"), timeout=5)

@@ -11,12 +11,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from xtracker.db import wal
 from xtracker.db.dialect import SqliteBackend
+from xtracker.db.wal import WriterTurn
 
 INSERT = "INSERT INTO binding (space_id, uid, tg_id, created_at_ms) VALUES (?, ?, ?, ?)"
 
@@ -128,7 +130,7 @@ class TestWriterTurn:
                 await asyncio.sleep(0.01)
             assert _turn_is_free(db), (
                 f"the turn is still held; the abandoned wait: {second._turn._wait};"
-                f" first's descriptor {first._turn._fd}, second's {second._turn._fd};"
+                f" first's descriptor {first._turn._file.fileno()}, second's {second._turn._file.fileno()};"
                 f" {_turn_holders(db)}"
             )
             await asyncio.wait_for(_write(second, "later"), timeout=5)
@@ -137,6 +139,40 @@ class TestWriterTurn:
             await first.close()
             await second.close()
         assert _rows(db) == {"first", "later", "again"}
+
+    async def test_a_wait_still_queued_at_close_never_locks_a_reused_descriptor(
+        self, db: Path
+    ) -> None:
+        """A wait runs in an executor thread and may start only after its turn was closed
+        (e.g. the server shut down meanwhile); by then the descriptor number can belong to
+        another file, or to another turn of the same file, which it must not lock."""
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(1))
+        gate = threading.Event()
+        busy = loop.run_in_executor(None, gate.wait)  # the executor's only thread is taken
+        holder, late = WriterTurn(db), WriterTurn(db)
+        await holder.take()
+        waiting = asyncio.ensure_future(late.take())
+        await asyncio.sleep(0.05)  # late's flock now waits in the executor's queue
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        late_fd = late._file.fileno()
+        late.close()
+        holder.give_back()
+        reused = WriterTurn(db)
+        try:
+            assert reused._file.fileno() == late_fd  # the number went to a new turn
+            gate.set()
+            await busy
+            await loop.run_in_executor(None, lambda: None)  # the queued flock has run
+            assert _turn_is_free(db), _turn_holders(db)
+            await reused.take()
+            reused.give_back()
+        finally:
+            gate.set()
+            for turn in (holder, late, reused):
+                turn.close()
 
 
 class TestCheckpointer:

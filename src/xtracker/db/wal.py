@@ -51,7 +51,11 @@ class WriterTurn:
     """
 
     def __init__(self, db_path: Path) -> None:
-        self._fd = _open_turn(db_path)
+        # A file object, not a bare descriptor: a wait runs in an executor thread and may
+        # start only after ``close()``, when the number can belong to another file (or to
+        # another turn on this one, which it would lock for good). ``flock`` reads a file
+        # object's descriptor when it runs, holding the GIL, so that wait fails instead.
+        self._file = open(turn_path(db_path), "ab", buffering=0)  # noqa: SIM115 - closed in close()
         self._wait: asyncio.Future[None] | None = None  # a thread's flock nobody claimed yet
 
     async def take(self) -> None:
@@ -60,12 +64,12 @@ class WriterTurn:
             wait.remove_done_callback(self._give_back_unclaimed)
         else:
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
                 pass
             loop = asyncio.get_running_loop()
-            wait = self._wait = loop.run_in_executor(None, fcntl.flock, self._fd, fcntl.LOCK_EX)
+            wait = self._wait = loop.run_in_executor(None, fcntl.flock, self._file, fcntl.LOCK_EX)
         try:
             await asyncio.wait_for(asyncio.shield(wait), BUSY_TIMEOUT_MS / 1000)
         except BaseException as exc:  # cancelled or timed out: the lock goes back when it comes
@@ -81,13 +85,11 @@ class WriterTurn:
             self.give_back()
 
     def give_back(self) -> None:
-        if self._fd >= 0:  # closed meanwhile: closing the file let the lock go already
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if not self._file.closed:  # closed meanwhile: closing the file let the lock go already
+            fcntl.flock(self._file, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        if self._fd >= 0:  # a runtime may be closed twice; never close a reused fd number
-            os.close(self._fd)
-            self._fd = -1
+        self._file.close()  # a second close (a runtime closed twice) does nothing
 
 
 class Checkpointer:

@@ -122,17 +122,20 @@ class TestWriterTurn:
                 await waiting
             release.set()
             await holding
-            # The abandoned wait gets the turn and gives it straight back; a thread of the
-            # executor does the waiting, so on a loaded box that may take a moment.
+            # The abandoned wait's thread now gets the turn and gives it straight back (which
+            # clears the wait). Wait for that hand-back itself: polling the lock instead could
+            # see it free for a moment *before* the thread took it, then held (2 of 60 runs on
+            # a loaded box, the holder being that thread).
             for _ in range(500):
-                if _turn_is_free(db):
+                if second._turn._wait is None:
                     break
                 await asyncio.sleep(0.01)
-            assert _turn_is_free(db), (
-                f"the turn is still held; the abandoned wait: {second._turn._wait};"
-                f" first's descriptor {first._turn._file.fileno()}, second's {second._turn._file.fileno()};"
-                f" {_turn_holders(db)}"
+            assert second._turn._wait is None, (
+                f"the abandoned wait never got the turn: {second._turn._wait};"
+                f" first's descriptor {first._turn._file.fileno()},"
+                f" second's {second._turn._file.fileno()}; {_turn_holders(db)}"
             )
+            assert _turn_is_free(db), _turn_holders(db)
             await asyncio.wait_for(_write(second, "later"), timeout=5)
             await asyncio.wait_for(_write(first, "again"), timeout=5)
         finally:

@@ -4,6 +4,7 @@ of SPEC §5, Retry-After, the circuit breaker, replay, public-target checks at s
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 
@@ -398,3 +399,26 @@ class TestLeases:
 
         await runtime.committer.run(late_answer)
         assert {d["status"] for d in await deliveries(http, space)} == {"sent"}
+
+
+class TestDeliveryConnection:
+    async def test_on_sqlite_its_commits_skip_the_fsync_and_it_adds_no_checkpointer(
+        self, runtime: Runtime
+    ) -> None:
+        """Delivery state is re-derivable (a row sent again keeps its event_id), so on SQLite
+        the worker writes through a connection of its own that does not fsync each commit;
+        the file's checkpointer thread stays the runtime's. On PostgreSQL it shares the
+        runtime's writer."""
+        checkpointers = sum(1 for t in threading.enumerate() if t.name == "xtracker-checkpoint")
+        async with DeliveryWorker(runtime) as worker:
+            if runtime.backend.dialect == "sqlite":
+                async with worker.committer.backend.transaction() as tx:
+                    assert await tx.fetchone("PRAGMA synchronous") == (1,)  # NORMAL
+                async with runtime.backend.transaction() as tx:
+                    assert await tx.fetchone("PRAGMA synchronous") == (2,)  # FULL: ingest
+            else:
+                assert worker.committer is runtime.committer
+            running = sum(1 for t in threading.enumerate() if t.name == "xtracker-checkpoint")
+            assert running == checkpointers
+        async with runtime.backend.transaction() as tx:  # the runtime's backend still works
+            await tx.fetchone("SELECT 1")

@@ -113,16 +113,25 @@ class SqliteBackend:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, durable_commits: bool = True, checkpointer: Checkpointer | None = None
+    ) -> None:
+        """``durable_commits=False``: COMMIT does not fsync (synchronous=NORMAL; a power cut
+        may lose the last commits, never corrupt the file). ``checkpointer``: share the one
+        of another backend on the same file (one thread per file is enough); it is then
+        left running on ``close()``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._w = connect_sqlite(path)
         self._w.execute("PRAGMA busy_timeout=0")  # BEGIN never waits on the loop
         self._w.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
+        if not durable_commits:
+            self._w.execute("PRAGMA synchronous=NORMAL")
         self._r = connect_sqlite(path)
         self._tx = SqliteTx(self._w)
         self._reader = SqliteTx(self._r)
         self._turn = WriterTurn(path)
-        self.checkpointer = Checkpointer(path)
+        self._owns_checkpointer = checkpointer is None
+        self.checkpointer = checkpointer or Checkpointer(path)
 
     def _begin_waiting(self) -> None:
         self._w.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -164,7 +173,8 @@ class SqliteBackend:
         yield self._reader
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.checkpointer.close)
+        if self._owns_checkpointer:
+            await asyncio.to_thread(self.checkpointer.close)
         self._w.close()
         self._r.close()
         self._turn.close()

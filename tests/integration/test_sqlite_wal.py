@@ -259,3 +259,19 @@ async def test_a_backend_closed_twice_is_fine(db: Path) -> None:
     await _write(backend, "x")
     await backend.close()
     await backend.close()  # e.g. a test and its fixture both close the runtime
+
+
+async def test_a_bulk_load_commits_without_syncing_and_ends_in_the_database_file(
+    db: Path,
+) -> None:
+    backend = SqliteBackend(db)
+    try:
+        # e.g. `xtracker demo` filling a month of traffic
+        async with backend.bulk_load(), backend.transaction() as tx:
+            assert await tx.fetchone("PRAGMA synchronous") == (0,)  # OFF
+            await tx.execute(INSERT, ("s", "bulk", 1, 0))
+        async with backend.transaction() as tx:
+            assert await tx.fetchone("PRAGMA synchronous") == (2,)  # FULL again
+        assert "bulk" in _in_database_file(db)  # checkpointed (and synced) at the end
+    finally:
+        await backend.close()

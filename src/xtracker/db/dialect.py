@@ -124,8 +124,8 @@ class SqliteBackend:
         self._w = connect_sqlite(path)
         self._w.execute("PRAGMA busy_timeout=0")  # BEGIN never waits on the loop
         self._w.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
-        if not durable_commits:
-            self._w.execute("PRAGMA synchronous=NORMAL")
+        self._synchronous = "FULL" if durable_commits else "NORMAL"
+        self._w.execute(f"PRAGMA synchronous={self._synchronous}")
         self._r = connect_sqlite(path)
         self._tx = SqliteTx(self._w)
         self._reader = SqliteTx(self._r)
@@ -171,6 +171,18 @@ class SqliteBackend:
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Tx]:
         yield self._reader
+
+    @asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Commits inside skip the fsync (a bulk load of many batches); at the end one full
+        checkpoint writes and syncs everything, so it is all durable when this returns.
+        Only for a runtime that nothing else writes through meanwhile (``xtracker demo``)."""
+        self._w.execute("PRAGMA synchronous=OFF")
+        try:
+            yield
+        finally:
+            self._w.execute(f"PRAGMA synchronous={self._synchronous}")
+            self._w.execute("PRAGMA wal_checkpoint(FULL)")
 
     async def close(self) -> None:
         if self._owns_checkpointer:

@@ -19,6 +19,7 @@ from typing import Any
 
 from xtracker.binding.bind import bind_job
 from xtracker.click.record import Visit, build_click, click_insert_job
+from xtracker.db.dialect import SqliteBackend
 from xtracker.db.engine import session_scope
 from xtracker.db.models import Space
 from xtracker.event.ingest import ingest_job
@@ -247,17 +248,11 @@ async def fill_history(
         timezone = space.timezone
     now = rt.clock.now_ms() if now_ms is None else now_ms
     actions = plan_history(demo, timezone, now, days, per_day, seed)
-    bulk = rt.backend.dialect == "sqlite"
-    if bulk:  # a bulk load: one fsync at the end instead of one per batch
-        async with rt.backend.reader() as tx:
-            await tx.execute("PRAGMA synchronous=OFF")
-    try:
+    if isinstance(rt.backend, SqliteBackend):  # one sync at the end, not one per batch
+        async with rt.backend.bulk_load():
+            await _run_all(rt, demo.space_id, actions, progress)
+    else:
         await _run_all(rt, demo.space_id, actions, progress)
-    finally:
-        if bulk:
-            async with rt.backend.reader() as tx:
-                await tx.execute("PRAGMA synchronous=FULL")
-                await tx.execute("PRAGMA wal_checkpoint(FULL)")
     await settle_deliveries(rt, demo.space_id, now)
     counts: dict[str, int] = {}
     for a in actions:

@@ -18,7 +18,6 @@ import pytest
 
 from xtracker.db import wal
 from xtracker.db.dialect import SqliteBackend
-from xtracker.db.wal import WriterTurn
 
 INSERT = "INSERT INTO binding (space_id, uid, tg_id, created_at_ms) VALUES (?, ?, ?, ?)"
 
@@ -153,7 +152,7 @@ class TestWriterTurn:
         loop.set_default_executor(ThreadPoolExecutor(1))
         gate = threading.Event()
         busy = loop.run_in_executor(None, gate.wait)  # the executor's only thread is taken
-        holder, late = WriterTurn(db), WriterTurn(db)
+        holder, late = wal.WriterTurn(db), wal.WriterTurn(db)
         await holder.take()
         waiting = asyncio.ensure_future(late.take())
         await asyncio.sleep(0.05)  # late's flock now waits in the executor's queue
@@ -163,7 +162,7 @@ class TestWriterTurn:
         late_fd = late._file.fileno()
         late.close()
         holder.give_back()
-        reused = WriterTurn(db)
+        reused = wal.WriterTurn(db)
         try:
             assert reused._file.fileno() == late_fd  # the number went to a new turn
             gate.set()

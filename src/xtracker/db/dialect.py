@@ -124,8 +124,9 @@ class SqliteBackend:
         self._w = connect_sqlite(path)
         self._w.execute("PRAGMA busy_timeout=0")  # BEGIN never waits on the loop
         self._w.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
-        self._synchronous = "FULL" if durable_commits else "NORMAL"
-        self._w.execute(f"PRAGMA synchronous={self._synchronous}")
+        self._synchronous = "FULL" if durable_commits else "NORMAL"  # FULL: connect_sqlite's
+        if not durable_commits:
+            self._w.execute("PRAGMA synchronous=NORMAL")
         self._r = connect_sqlite(path)
         self._tx = SqliteTx(self._w)
         self._reader = SqliteTx(self._r)

@@ -13,6 +13,7 @@ import itertools
 import random
 import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -248,10 +249,10 @@ async def fill_history(
         timezone = space.timezone
     now = rt.clock.now_ms() if now_ms is None else now_ms
     actions = plan_history(demo, timezone, now, days, per_day, seed)
-    if isinstance(rt.backend, SqliteBackend):  # one sync at the end, not one per batch
-        async with rt.backend.bulk_load():
-            await _run_all(rt, demo.space_id, actions, progress)
-    else:
+    bulk: AbstractAsyncContextManager[None] = (
+        rt.backend.bulk_load() if isinstance(rt.backend, SqliteBackend) else nullcontext()
+    )
+    async with bulk:  # on SQLite: one sync at the end, not one per batch
         await _run_all(rt, demo.space_id, actions, progress)
     await settle_deliveries(rt, demo.space_id, now)
     counts: dict[str, int] = {}

@@ -8,8 +8,9 @@ import pytest
 from tests.conftest import SpaceKeys, make_space
 from tests.integration.dashboard_support import PASSWORD, csrf_from, make_user, sign_in
 from xtracker.app import XTrackerApp
+from xtracker.config import Settings
 from xtracker.db.engine import session_scope
-from xtracker.db.models import WebSession
+from xtracker.db.models import LoginFailure, WebSession
 from xtracker.kit.clock import FrozenClock
 from xtracker.runtime import Runtime
 from xtracker.user import access
@@ -130,26 +131,80 @@ class TestLogin:
         assert (await http.get("/spaces")).status_code == 200
 
 
+async def _attempt(http: httpx.AsyncClient, password: str) -> httpx.Response:
+    form = await http.get("/login")
+    return await http.post("/login", data={
+        "email": "ann@example.com", "password": password, "csrf": csrf_from(form.text),
+    })  # fmt: skip
+
+
+async def _failure_rows(runtime: Runtime) -> list[tuple[str, str, int]]:
+    async with session_scope(runtime.sessions) as session:
+        rows = (await session.execute(LoginFailure.__table__.select())).all()
+    return [tuple(row) for row in rows]
+
+
 class TestThrottle:
     async def test_ten_wrong_passwords_make_the_email_wait_then_it_works_again(
         self, runtime: Runtime, http: httpx.AsyncClient, clock: FrozenClock
     ) -> None:
         await make_user(runtime, "ann@example.com")
-
-        async def attempt(password: str) -> httpx.Response:
-            form = await http.get("/login")
-            return await http.post("/login", data={
-                "email": "ann@example.com", "password": password, "csrf": csrf_from(form.text),
-            })  # fmt: skip
-
         for _ in range(10):
-            assert (await attempt("wrong password")).status_code == 401
-        locked = await attempt(PASSWORD)  # even the right password waits
+            assert (await _attempt(http, "wrong password")).status_code == 401
+        locked = await _attempt(http, PASSWORD)  # even the right password waits
         assert locked.status_code == 429 and "too many failed sign-ins" in locked.text
         assert int(locked.headers["retry-after"]) > 0
         assert "xt_session" not in http.cookies
         clock.advance(15 * 60 * 1000)
-        assert (await attempt(PASSWORD)).status_code == 303
+        assert (await _attempt(http, PASSWORD)).status_code == 303
+
+    async def test_every_server_process_counts_the_same_failures(
+        self, settings: Settings, runtime: Runtime, http: httpx.AsyncClient, clock: FrozenClock
+    ) -> None:
+        """Two runtimes on one database are two ``serve`` workers: guesses spread over both
+        still add up to the one limit."""
+        await make_user(runtime, "ann@example.com")
+        other = await Runtime.open(settings, clock=clock)
+        try:
+            await access.install(other, "serve")
+            transport = httpx.ASGITransport(
+                app=XTrackerApp(settings, runtime=other), client=("203.0.113.9", 51001)
+            )
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as other_http:
+                for client in (http, other_http) * 5:
+                    assert (await _attempt(client, "wrong password")).status_code == 401
+                assert (await _attempt(other_http, PASSWORD)).status_code == 429
+                assert (await _attempt(http, PASSWORD)).status_code == 429
+        finally:
+            await other.close()
+
+    async def test_what_is_counted_is_stored_keyed_never_as_typed_and_old_rows_go(
+        self, runtime: Runtime, http: httpx.AsyncClient, clock: FrozenClock
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+        assert (await _attempt(http, "wrong password")).status_code == 401
+        rows = await _failure_rows(runtime)
+        assert len(rows) == 2  # one for the email, one for the client address
+        assert "ann@example.com" not in str(rows) and "203.0.113.9" not in str(rows)
+        clock.advance(15 * 60 * 1000)
+        assert (await _attempt(http, "wrong password")).status_code == 401
+        rows_now = await _failure_rows(runtime)
+        assert len(rows_now) == 2 and {r[0] for r in rows_now}.isdisjoint(r[0] for r in rows)
+
+    async def test_signing_in_forgives_the_email_but_not_the_address(
+        self, runtime: Runtime, http: httpx.AsyncClient
+    ) -> None:
+        await make_user(runtime, "ann@example.com")
+        for _ in range(9):
+            assert (await _attempt(http, "wrong password")).status_code == 401
+        assert (await _attempt(http, PASSWORD)).status_code == 303
+        assert len(await _failure_rows(runtime)) == 9  # the address's nine stay counted
+        http.cookies.clear()
+        for _ in range(10):  # the email starts again from nothing: ten more before the wait
+            assert (await _attempt(http, "wrong password")).status_code == 401
+        assert (await _attempt(http, PASSWORD)).status_code == 429
 
 
 class TestMembership:

@@ -100,7 +100,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else ""
     now = rt.clock.now_ms()
     try:
-        throttle.check(email, address, now)
+        await throttle.check(email, address, now)
         async with session_scope(rt.sessions) as session:
             user = await user_service.authenticate(session, email, text(form, "password"))
             token = await session_service.start(
@@ -108,11 +108,11 @@ async def login(request: Request) -> Response:
             )
     except XTrackerError as error:
         if isinstance(error, InvalidLogin):
-            throttle.failed(email, address, now)
+            await throttle.failed(email, address, now)
         response = _login_page(request, error.message, email, status=error.status)
         response.headers.update(error.headers())
         return response
-    throttle.succeeded(email)
+    await throttle.succeeded(email)
     response = RedirectResponse(_safe_next(optional(form, "next")), status_code=303)
     set_session_cookie(request, response, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

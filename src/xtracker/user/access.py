@@ -92,10 +92,17 @@ async def session_role(request: Request, space: Space) -> str | None:
 
 def login_throttle(request: Request) -> LoginThrottle:
     extras = runtime_of(request).extras
-    throttle: LoginThrottle = extras.setdefault("login_throttle", LoginThrottle())
+    throttle: LoginThrottle | None = extras.get("login_throttle")
+    if throttle is None:
+        throttle = extras["login_throttle"] = _throttle_for(runtime_of(request))
     return throttle
+
+
+def _throttle_for(runtime: Runtime) -> LoginThrottle:
+    return LoginThrottle(runtime.sessions, runtime.settings.resolved_secret_key())
 
 
 async def install(runtime: Runtime, role: str) -> None:
     runtime.extras["session_role"] = session_role
-    runtime.extras.setdefault("login_throttle", LoginThrottle())
+    if "login_throttle" not in runtime.extras:
+        runtime.extras["login_throttle"] = _throttle_for(runtime)

@@ -24,7 +24,7 @@ from xtracker.db.models.telegram import (
     TelegramMemberEvent,
     TelegramUpdate,
 )
-from xtracker.db.models.user import Membership, User, WebSession
+from xtracker.db.models.user import LoginFailure, Membership, User, WebSession
 
 __all__ = [
     "CAMPAIGN_FIELDS",
@@ -44,6 +44,7 @@ __all__ = [
     "EventInbox",
     "EventOutbox",
     "Link",
+    "LoginFailure",
     "Membership",
     "ReportGeo",
     "ReportRollup",

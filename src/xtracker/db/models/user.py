@@ -41,3 +41,20 @@ class WebSession(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     created_at_ms: Mapped[int] = mapped_column(BigInteger)
     expires_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoginFailure(Base):
+    """A wrong password, kept for the sign-in throttle's window.
+
+    In the database rather than in memory, so every server process counts the same
+    failures (``serve --workers N`` would otherwise allow N times the guesses). Only a
+    SHA-256 of what is counted (an email, a client address) is stored: people type
+    passwords into the email field too.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index(None, "key_hash", "at_ms"), Index(None, "at_ms"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at_ms: Mapped[int] = mapped_column(BigInteger)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import pytest
 from markupsafe import escape
+from sqlalchemy import event
+from sqlalchemy.util.concurrency import await_
 
 from tests.conftest import SpaceKeys
 from tests.integration.dashboard_support import make_user, sign_in
@@ -180,6 +185,36 @@ class TestPagesAndAssets:
 
 
 class TestLiveFeed:
+    async def test_a_viewer_leaving_mid_poll_leaves_the_connection_pool_whole(
+        self, runtime: Runtime, http: httpx.AsyncClient, space: SpaceKeys, owner: str
+    ) -> None:
+        """A closed tab cancels the stream; a poll it cancelled halfway through its query
+        used to invalidate that pooled connection (a new one per closed tab) and leave a
+        close task pending, which shutdown then reported as destroyed."""
+        engine = runtime.engine.sync_engine
+        polling = asyncio.Event()
+        invalidated: list[object] = []
+
+        def slow_live_query(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "FROM click" in statement and not polling.is_set():
+                polling.set()
+                await_(asyncio.sleep(0.3))  # the query is still running when the tab closes
+
+        event.listen(engine, "before_cursor_execute", slow_live_query)
+        event.listen(engine, "invalidate", lambda *args: invalidated.append(args))
+        try:
+            viewer = asyncio.create_task(http.get(f"/s/{space.slug}/live"))
+            await asyncio.wait_for(polling.wait(), 5)
+            viewer.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await viewer
+            await asyncio.sleep(0.5)
+        finally:
+            event.remove(engine, "before_cursor_execute", slow_live_query)
+        assert invalidated == []
+        pending = [t for t in asyncio.all_tasks() if "graceful_close" in repr(t.get_coro())]
+        assert pending == []
+
     async def test_the_stream_sends_new_items_and_resumes_after_last_event_id(
         self, http: httpx.AsyncClient, space: SpaceKeys, owner: str
     ) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from decimal import Decimal
 
 import pytest
 
+from xtracker.kit.aio import uncancellable
 from xtracker.kit.crypto import SecretBox
 from xtracker.kit.hashing import dedup_key, dispatch_event_id, sha256_hex
 from xtracker.kit.ids import is_valid_uid_text, new_uid, uid_time_ms
@@ -117,3 +119,33 @@ class TestSecretBox:
         assert box.decrypt(token) == "EAAB-secret"
         with pytest.raises(ValueError, match="cannot be decrypted"):
             SecretBox("k2").decrypt(token)
+
+
+class TestUncancellable:
+    async def test_work_finishes_however_often_the_caller_is_cancelled(self) -> None:
+        release = asyncio.Event()
+        finished: list[str] = []
+
+        async def work() -> str:
+            await release.wait()
+            finished.append("done")
+            return "result"
+
+        caller = asyncio.create_task(uncancellable(work()))
+        await asyncio.sleep(0)
+        for _ in range(3):  # as anyio's cancel scopes do: again on every loop turn
+            caller.cancel()
+            await asyncio.sleep(0)
+        assert not caller.done()  # still waiting for the work
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert finished == ["done"]
+
+    async def test_without_a_cancel_the_result_or_the_error_comes_back(self) -> None:
+        async def fails() -> None:
+            raise ValueError("boom")
+
+        assert await uncancellable(asyncio.sleep(0, "ok")) == "ok"
+        with pytest.raises(ValueError, match="boom"):
+            await uncancellable(fails())

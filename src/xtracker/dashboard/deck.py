@@ -19,7 +19,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from xtracker.db.engine import session_scope
+from xtracker.kit.aio import uncancellable
 from xtracker.link.service import link_service
+from xtracker.report.schemas import LiveItem
 from xtracker.report.service import LiveTail
 
 from .common import html_errors, signed_in, space_page
@@ -96,6 +98,10 @@ async def live(request: Request, space: str) -> Response:
     tail = LiveTail(sp.space.id)
     resume_after = request.headers.get("last-event-id") or None
 
+    async def poll() -> list[LiveItem]:
+        async with session_scope(sp.rt.sessions) as session:
+            return await tail.poll(session, sp.rt.clock.now_ms())
+
     async def stream() -> AsyncIterator[bytes]:
         yield f"retry: {RECONNECT_MS}\n\n".encode()
         first = True
@@ -105,8 +111,9 @@ async def live(request: Request, space: str) -> Response:
         # disconnect); the stream also ends by itself after STREAM_MAX_S.
         while time.monotonic() - started < STREAM_MAX_S:
             try:
-                async with session_scope(sp.rt.sessions) as session:
-                    items = await tail.poll(session, sp.rt.clock.now_ms())
+                # A poll the cancel would stop halfway through its query makes SQLAlchemy
+                # throw the pooled connection away: let it finish (a few ms), then stop.
+                items = await uncancellable(poll())
             except Exception:  # one failed read must not end the feed for good
                 log.exception("live feed: poll failed for space %s", sp.space.slug)
                 await asyncio.sleep(POLL_S)

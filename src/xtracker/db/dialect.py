@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any, Protocol, cast
 
 from xtracker.db.engine import BUSY_TIMEOUT_MS, connect_sqlite
 from xtracker.db.wal import Checkpointer, WriterTurn
+from xtracker.kit.aio import uncancellable
 
 # sqlite3 binds int, float, str and bytes directly; any other value (None and bool
 # included) first goes through its adapter look-up, which raises and swallows an
@@ -86,17 +87,6 @@ class SqliteTx:
         self._c.executemany(sql, rows)
 
 
-async def _uncancellable(work: Awaitable[Any]) -> Any:
-    """Finish a statement already handed to a thread even if the caller is cancelled,
-    so the connection is never used by two threads at once."""
-    future = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        await future
-        raise
-
-
 class SqliteBackend:
     """A writer connection and a reader connection, both driven from the event loop.
 
@@ -147,7 +137,7 @@ class SqliteBackend:
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY and its extended codes
                 raise
-            await _uncancellable(asyncio.to_thread(self._begin_waiting))
+            await uncancellable(asyncio.to_thread(self._begin_waiting))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

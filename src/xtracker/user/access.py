@@ -91,18 +91,18 @@ async def session_role(request: Request, space: Space) -> str | None:
 
 
 def login_throttle(request: Request) -> LoginThrottle:
-    extras = runtime_of(request).extras
-    throttle: LoginThrottle | None = extras.get("login_throttle")
+    return _throttle(runtime_of(request))
+
+
+def _throttle(runtime: Runtime) -> LoginThrottle:
+    """The runtime's sign-in throttle, made on first use."""
+    throttle: LoginThrottle | None = runtime.extras.get("login_throttle")
     if throttle is None:
-        throttle = extras["login_throttle"] = _throttle_for(runtime_of(request))
+        throttle = LoginThrottle(runtime.sessions, runtime.settings.resolved_secret_key())
+        runtime.extras["login_throttle"] = throttle
     return throttle
-
-
-def _throttle_for(runtime: Runtime) -> LoginThrottle:
-    return LoginThrottle(runtime.sessions, runtime.settings.resolved_secret_key())
 
 
 async def install(runtime: Runtime, role: str) -> None:
     runtime.extras["session_role"] = session_role
-    if "login_throttle" not in runtime.extras:
-        runtime.extras["login_throttle"] = _throttle_for(runtime)
+    _throttle(runtime)
